@@ -1,0 +1,18 @@
+"""Dependencies shared by every domain, as `Annotated` aliases."""
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+
+from .database import SessionDep
+from .settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was created with; tests may override this dependency."""
+    return cast(Settings, request.app.state.settings)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+__all__ = ["SessionDep", "SettingsDep", "get_settings"]
