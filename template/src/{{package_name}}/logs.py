@@ -6,12 +6,18 @@ import logging.config
 import sys
 
 import structlog
-from structlog.types import Processor
+from structlog.types import EventDict, Processor, WrappedLogger
 
 from .settings import Settings
 
 # Loggers of libraries whose records go through our handler instead of their own.
 _LIBRARY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "sqlalchemy", "alembic")
+
+
+def _drop_color_message(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """uvicorn repeats each message with ANSI colours in `extra`; keep the plain one."""
+    event_dict.pop("color_message", None)
+    return event_dict
 
 
 def configure_logging(settings: Settings) -> None:
@@ -22,6 +28,7 @@ def configure_logging(settings: Settings) -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
+        _drop_color_message,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer: Processor = (
