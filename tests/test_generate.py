@@ -1,0 +1,311 @@
+"""Generation: what copier writes, for the default answers and for each choice."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections import defaultdict
+from pathlib import Path, PurePosixPath
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+import yaml
+from support import (
+    PYTHON_VERSIONS,
+    ROOT,
+    SEED_DIR,
+    copier_cli,
+    generate,
+    project_files,
+    read_answers,
+)
+
+DEFAULTS = {
+    "project_name": "My Service",
+    "project_slug": "my-service",
+    "package_name": "my_service",
+    "description": "An async FastAPI service.",
+    "author_name": "Your Name",
+    "author_email": "you@example.com",
+    "python_version": "3.13",
+    "database": "sqlite",
+}
+
+CUSTOM = {
+    "project_name": "Acme Orders",
+    "description": "Takes orders for Acme.",
+    "author_name": "Acme Platform Team",
+    "author_email": "platform.team+orders@mail.acme-corp.example",
+}
+
+PORTABLE_NAME = re.compile(r"[A-Za-z0-9._-]+")
+WORKFLOWS = PurePosixPath(".github/workflows")
+
+
+def rel(project: Path, path: Path) -> PurePosixPath:
+    return PurePosixPath(path.relative_to(project).as_posix())
+
+
+def dependency_names(project: Path) -> set[str]:
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    names = set()
+    for requirement in pyproject["project"]["dependencies"]:
+        match = re.match(r"[A-Za-z0-9._-]+", requirement)
+        assert match, f"unparsable requirement {requirement!r}"
+        names.add(match[0].lower().replace("_", "-"))
+    return names
+
+
+def workflow_files(project: Path) -> list[Path]:
+    files = sorted((project / WORKFLOWS).glob("*.y*ml"))
+    assert files, f"no CI workflow in {project / WORKFLOWS}"
+    return files
+
+
+def postgres_services(services: object) -> list[str]:
+    """Names of the services (compose or GitHub Actions) that run a postgres image."""
+    if not isinstance(services, dict):
+        return []
+    return [
+        name
+        for name, service in services.items()
+        if isinstance(service, dict) and str(service.get("image", "")).startswith("postgres")
+    ]
+
+
+def compose_postgres(project: Path) -> list[str]:
+    compose = project / "compose.yaml"
+    assert compose.is_file(), "compose.yaml was not generated"
+    return postgres_services(yaml.safe_load(compose.read_text()).get("services"))
+
+
+def ci_postgres(project: Path) -> list[str]:
+    found = []
+    for workflow in workflow_files(project):
+        for job in (yaml.safe_load(workflow.read_text()).get("jobs") or {}).values():
+            found += postgres_services(job.get("services"))
+    return found
+
+
+# ---------------------------------------------------------------------------
+# Defaults
+# ---------------------------------------------------------------------------
+
+
+def test_answers_file_records_the_answers(default_project: Path) -> None:
+    assert read_answers(default_project) == DEFAULTS
+
+
+def test_pyproject_is_rendered(default_project: Path) -> None:
+    pyproject = tomllib.loads((default_project / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == "my-service"
+    assert pyproject["project"]["requires-python"] == ">=3.13"
+    assert pyproject["tool"]["fastapi"]["entrypoint"] == "my_service.main:app"
+
+
+def test_package_is_under_src(default_project: Path) -> None:
+    package = default_project / "src" / "my_service"
+    assert (package / "__init__.py").is_file()
+    assert (package / "main.py").is_file()
+    assert not (default_project / "src" / "{{package_name}}").exists()
+
+
+@pytest.mark.parametrize("python_version", PYTHON_VERSIONS)
+def test_python_version_is_applied(template: Path, tmp_path: Path, python_version: str) -> None:
+    project = generate(template, tmp_path / "p", {"python_version": python_version})
+    assert (project / ".python-version").read_text().strip() == python_version
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["requires-python"] == f">={python_version}"
+    assert pyproject["tool"]["ruff"]["target-version"] == "py" + python_version.replace(".", "")
+    assert pyproject["tool"]["mypy"]["python_version"] == python_version
+
+
+def test_custom_answers_are_used_everywhere(template: Path, tmp_path: Path) -> None:
+    project = generate(template, tmp_path / "acme", CUSTOM)
+    answers = read_answers(project)
+    # Derived defaults follow the project name.
+    assert answers["project_slug"] == "acme-orders"
+    assert answers["package_name"] == "acme_orders"
+    assert (project / "src" / "acme_orders" / "main.py").is_file()
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == "acme-orders"
+    assert pyproject["project"]["description"] == CUSTOM["description"]
+    assert pyproject["project"]["authors"] == [
+        {"name": CUSTOM["author_name"], "email": CUSTOM["author_email"]}
+    ]
+    assert pyproject["tool"]["fastapi"]["entrypoint"] == "acme_orders.main:app"
+    assert "Acme Orders" in (project / "README.md").read_text()
+    leftovers = [
+        str(rel(project, path))
+        for path in project_files(project)
+        if re.search(r"my[_-]service", path.read_text(errors="ignore") + str(path))
+    ]
+    assert not leftovers, f"files still name the default project: {leftovers}"
+
+
+# ---------------------------------------------------------------------------
+# Every generated file
+# ---------------------------------------------------------------------------
+
+ANSWER_SETS = [
+    pytest.param({}, id="defaults"),
+    pytest.param({"database": "postgresql"}, id="postgresql"),
+    pytest.param({"python_version": "3.11"}, id="python3.11"),
+]
+
+
+@pytest.fixture(params=ANSWER_SETS, scope="module")
+def any_project(
+    request: pytest.FixtureRequest, template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    return generate(template, tmp_path_factory.mktemp("any") / "svc", request.param)
+
+
+def test_no_unrendered_jinja(any_project: Path) -> None:
+    files = project_files(any_project)
+    assert len(files) > 20, f"suspiciously few files generated: {files}"
+    problems = []
+    for path in files:
+        relative = rel(any_project, path)
+        if re.search(r"\{\{|\{%|\{#|\}\}|%\}", str(relative)):
+            problems.append(f"{relative}: unrendered name")
+        if relative.name.endswith(".jinja"):
+            problems.append(f"{relative}: template suffix left on the name")
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        # In GitHub workflows `${{ ... }}` is GitHub's own expression syntax.
+        in_workflow = WORKFLOWS in relative.parents
+        pattern = r"(?<!\$)\{\{|\{%|\{#" if in_workflow else r"\{\{|\{%|\{#"
+        for number, line in enumerate(text.splitlines(), 1):
+            if re.search(pattern, line):
+                problems.append(f"{relative}:{number}: {line.strip()}")
+    assert not problems, "unrendered Jinja:\n" + "\n".join(problems)
+
+
+def test_file_names_are_portable(any_project: Path) -> None:
+    paths = [rel(any_project, path) for path in any_project.rglob("*")]
+    bad = [str(p) for p in paths if not all(PORTABLE_NAME.fullmatch(part) for part in p.parts)]
+    assert not bad, f"non-portable file names (allowed: [A-Za-z0-9._-]): {bad}"
+    by_lower = defaultdict(list)
+    for path in paths:
+        by_lower[str(path).lower()].append(str(path))
+    collisions = [names for names in by_lower.values() if len(names) > 1]
+    assert not collisions, f"names that collide on a case-insensitive file system: {collisions}"
+
+
+def test_every_yaml_file_parses(any_project: Path) -> None:
+    files = [p for p in project_files(any_project) if p.suffix in {".yml", ".yaml"}]
+    names = {str(rel(any_project, p)) for p in files}
+    assert {".copier-answers.yml", "compose.yaml"} <= names, names
+    assert any(name.startswith(".github/workflows/") for name in names), names
+    for path in files:
+        try:
+            list(yaml.safe_load_all(path.read_text()))
+        except yaml.YAMLError as exc:
+            pytest.fail(f"{rel(any_project, path)} is not valid YAML: {exc}", pytrace=False)
+
+
+def test_toml_and_json_files_parse(any_project: Path) -> None:
+    for path in project_files(any_project):
+        if path.suffix == ".toml":
+            tomllib.loads(path.read_text())
+        elif path.suffix == ".json":
+            json.loads(path.read_text())
+
+
+# ---------------------------------------------------------------------------
+# Files for AI assistants
+# ---------------------------------------------------------------------------
+
+
+def test_agent_is_the_seed_agent(default_project: Path) -> None:
+    agent = default_project / ".claude" / "agents" / "python-backend-engineer.md"
+    assert agent.is_file(), f"{agent} was not generated"
+    seed = SEED_DIR / "python-backend-engineer.md"
+    if not seed.is_file():
+        pytest.skip(f"reference copy {seed} is not present beside the repository")
+    assert agent.read_bytes() == seed.read_bytes(), f"{agent} differs from {seed}"
+
+
+def _strings(value: object, path: str = "") -> list[tuple[str, str]]:
+    """(json path, string) for every string in a JSON document, keys excluded."""
+    if isinstance(value, dict):
+        return [item for k, v in value.items() for item in _strings(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [item for i, v in enumerate(value) for item in _strings(v, f"{path}[{i}]")]
+    return [(path, value)] if isinstance(value, str) else []
+
+
+def test_mcp_config_references_keys_without_holding_them(default_project: Path) -> None:
+    config = json.loads((default_project / ".mcp.json").read_text())
+    servers = config.get("mcpServers")
+    assert isinstance(servers, dict), f".mcp.json has no mcpServers mapping: {config}"
+    assert {"context7", "ref"} <= set(servers), f"servers configured: {sorted(servers)}"
+    secrets = []
+    references = 0
+    for json_path, value in _strings(config):
+        references += value.count("${")
+        without_refs = re.sub(r"\$\{[^}]*\}", "", value)
+        # Values of env/headers entries, and key-like URL parameters, must be references.
+        is_secret_slot = re.search(r"\.(env|headers)\.", json_path) is not None
+        if is_secret_slot and without_refs.strip() and "${" not in value:
+            secrets.append(f"{json_path} = {value!r}")
+        for name, param in parse_qsl(urlsplit(value).query):
+            if re.search(r"key|token|secret", name, re.I) and "${" not in param:
+                secrets.append(f"{json_path}: URL parameter {name}={param!r}")
+        if re.search(r"[A-Za-z0-9_-]{24,}|ctx7sk|\bsk-|\bref-[0-9a-f]", without_refs):
+            secrets.append(f"{json_path} = {value!r} looks like a literal key")
+    assert not secrets, "literal secrets in .mcp.json:\n" + "\n".join(secrets)
+    assert references, ".mcp.json references no ${...} variable for the API keys"
+
+
+def test_claude_md_names_the_package_and_the_test_command(template: Path, tmp_path: Path) -> None:
+    project = generate(template, tmp_path / "acme", CUSTOM)
+    claude = (project / "CLAUDE.md").read_text()
+    assert "acme_orders" in claude
+    assert "uv run pytest" in claude
+
+
+# ---------------------------------------------------------------------------
+# Database choice
+# ---------------------------------------------------------------------------
+
+
+def test_sqlite_project_has_no_postgres(default_project: Path) -> None:
+    dependencies = dependency_names(default_project)
+    assert "aiosqlite" in dependencies
+    assert "asyncpg" not in dependencies
+    assert not compose_postgres(default_project)
+    assert not ci_postgres(default_project)
+
+
+def test_postgresql_project_uses_asyncpg_and_a_postgres_service(
+    template: Path, tmp_path: Path
+) -> None:
+    project = generate(template, tmp_path / "pg", {"database": "postgresql"})
+    dependencies = dependency_names(project)
+    assert "asyncpg" in dependencies
+    assert "aiosqlite" not in dependencies
+    assert compose_postgres(project), "compose.yaml has no postgres service"
+    assert ci_postgres(project), "the CI workflow has no postgres service"
+
+
+# ---------------------------------------------------------------------------
+# The command line, as users run it
+# ---------------------------------------------------------------------------
+
+
+def test_cli_copy_without_trust(template: Path, tmp_path: Path) -> None:
+    dst = tmp_path / "cli-service"
+    copier_cli("copy", "--defaults", "-d", "project_name=CLI Service", template, dst, cwd=tmp_path)
+    assert read_answers(dst)["package_name"] == "cli_service"
+    assert (dst / "src" / "cli_service" / "main.py").is_file()
+
+
+def test_cli_copy_from_the_repository(tmp_path: Path) -> None:
+    """The README's command: copier on the repository itself (git: HEAD plus the
+    uncommitted changes, which copier includes for a local HEAD)."""
+    dst = tmp_path / "my-service"
+    result = copier_cli("copy", "--defaults", "--vcs-ref=HEAD", ROOT, dst, cwd=tmp_path)
+    assert (dst / "src" / "my_service" / "main.py").is_file(), result.stdout
+    assert read_answers(dst)["project_slug"] == "my-service"

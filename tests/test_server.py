@@ -1,0 +1,149 @@
+"""The generated service, served for real: `uv run fastapi run`, then HTTP calls."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from support import Project, ProjectCache, subprocess_env, tail
+
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 15.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    def __init__(self, project: Project, log: Path) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self._log_file = log.open("wb")
+        # Its own process group, so that SIGTERM reaches uv and the server it runs.
+        self.process = subprocess.Popen(
+            ["uv", "run", "fastapi", "run", "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=project.path,
+            env=subprocess_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def output(self) -> str:
+        self._log_file.flush()
+        return tail(self.log.read_bytes())
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(
+                    f"the server exited with {self.process.returncode} before it was ready:\n"
+                    f"{self.output()}",
+                    pytrace=False,
+                )
+            try:
+                response = httpx.get(f"{self.base_url}/health/ready", timeout=2)
+            except httpx.TransportError as exc:
+                last = repr(exc)
+            else:
+                if response.status_code == 200:
+                    return
+                last = f"{response.status_code} {response.text}"
+            time.sleep(0.25)
+        pytest.fail(
+            f"/health/ready not 200 within {READY_TIMEOUT:.0f} s (last: {last}):\n{self.output()}",
+            pytrace=False,
+        )
+
+    def stop(self) -> int | None:
+        """SIGTERM the group; SIGKILL it if it has not stopped in time. The exit code,
+        or None if it had to be killed."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+                self._log_file.close()
+                return None
+        self._log_file.close()
+        return self.process.returncode
+
+
+@pytest.fixture(scope="module")
+def served(projects: ProjectCache, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    project = projects.get()
+    # As the project's README says: create the schema, then serve.
+    project.uv_run("alembic", "upgrade", "head")
+    server = Server(project, tmp_path_factory.mktemp("server") / "server.log")
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        stopped = server.stop()
+    assert stopped is not None, f"the server ignored SIGTERM for {STOP_TIMEOUT:.0f} s"
+
+
+@pytest.fixture
+def client(served: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=served.base_url, timeout=10) as client:
+        yield client
+
+
+def test_health(client: httpx.Client) -> None:
+    assert client.get("/health/live").status_code == 200
+    assert client.get("/health/ready").status_code == 200
+
+
+def test_items_round_trip(client: httpx.Client, served: Server) -> None:
+    name = f"widget-{uuid.uuid4().hex[:8]}"
+
+    created = client.post("/api/v1/items", json={"name": name, "description": "A widget"})
+    assert created.status_code == 201, f"{created.text}\n{served.output()}"
+    item = created.json()
+    assert item["name"] == name
+    assert item["description"] == "A widget"
+    item_id = item["id"]
+
+    listed = client.get("/api/v1/items")
+    assert listed.status_code == 200, listed.text
+    page = listed.json()
+    assert {"items", "total", "limit", "offset"} <= set(page), page
+    assert page["total"] >= 1
+    assert item_id in [entry["id"] for entry in page["items"]], page
+
+    fetched = client.get(f"/api/v1/items/{item_id}")
+    assert fetched.status_code == 200, fetched.text
+    assert fetched.json()["name"] == name
+
+    patched = client.patch(f"/api/v1/items/{item_id}", json={"description": "Changed"})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["description"] == "Changed"
+    assert client.get(f"/api/v1/items/{item_id}").json()["description"] == "Changed"
+
+    deleted = client.delete(f"/api/v1/items/{item_id}")
+    assert deleted.status_code == 204, deleted.text
+    assert deleted.content == b""
+
+    missing = client.get(f"/api/v1/items/{item_id}")
+    assert missing.status_code == 404, missing.text
+    assert missing.headers["content-type"].startswith("application/problem+json"), missing.headers
+    problem = missing.json()
+    assert problem["status"] == 404, problem
+    assert problem.get("title"), problem
