@@ -10,8 +10,8 @@ from .database import create_engine, create_sessionmaker
 from .defaults import APP_TITLE
 from .items.router import router as items_router
 from .logs import configure_logging
-from .middleware import RequestContextMiddleware
 from .problems import add_problem_handlers
+from .request_context import RequestContextMiddleware
 from .settings import Settings
 
 
