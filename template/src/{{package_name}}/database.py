@@ -58,10 +58,24 @@ class UTCDateTime(TypeDecorator[datetime]):
 def create_engine(settings: Settings) -> AsyncEngine:
     """Build the engine for `settings.database_url`; the caller disposes it."""
     url = settings.database_url.get_secret_value()
-    # SQL echo goes through logging (see `logs`), not `echo=True`'s own handler.
+    # pool_pre_ping: a connection that died while idle (database restart, failover) is
+    # replaced before use, so the service recovers without a restart. SQL echo goes
+    # through logging (see `logs`), not through `echo=True`'s own handler.
     options: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("postgresql"):
-        options["pool_size"] = settings.database_pool_size
+        statement_timeout_ms = round(settings.database_statement_timeout_seconds * 1000)
+        options |= {
+            "pool_size": settings.database_pool_size,
+            "pool_timeout": settings.database_connect_timeout_seconds,
+            "connect_args": {
+                "timeout": settings.database_connect_timeout_seconds,
+                "server_settings": {"statement_timeout": str(statement_timeout_ms)},
+                # Client-side backstop for a server that stops answering mid-query.
+                "command_timeout": settings.database_statement_timeout_seconds + 1,
+            },
+        }
+    else:
+        options["connect_args"] = {"timeout": settings.database_statement_timeout_seconds}
     engine = create_async_engine(url, **options)
     if engine.dialect.name == "sqlite":
         _use_sqlite_transactions(engine)

@@ -9,11 +9,32 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 
-from .errors import AppError
+from .errors import AppError, DatabaseUnavailableError
+
+logger = structlog.stdlib.get_logger(__name__)
+
+# PostgreSQL cancelled the statement (statement_timeout).
+_QUERY_CANCELED = "57014"
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+REQUEST_TOO_LARGE = "request_too_large"
+
+# Stable codes for the HTTP errors Starlette and FastAPI raise themselves. (Deriving them
+# from `HTTPStatus` names would not be stable: Python 3.13 renamed 413 and 422.)
+_HTTP_ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: REQUEST_TOO_LARGE,
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
 
 
 class Problem(BaseModel):
@@ -78,7 +99,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)  # noqa: S101 - registered for HTTPException only
     return problem_response(
         status=exc.status_code,
-        code=HTTPStatus(exc.status_code).name.lower(),
+        code=_HTTP_ERROR_CODES.get(exc.status_code, f"http_{exc.status_code}"),
         detail=str(exc.detail) if exc.detail else None,
         instance=request.url.path,
         headers=exc.headers,
@@ -101,9 +122,52 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database could not be reached or did not answer in time
+    (as opposed to a bug, such as invalid SQL)."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        return (
+            isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+            or exc.connection_invalidated
+            or getattr(exc.orig, "sqlstate", None) == _QUERY_CANCELED
+        )
+    # Raised as they are by drivers while connecting, and by the pool when it is exhausted.
+    return isinstance(exc, ConnectionError | TimeoutError | sa_exc.TimeoutError)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if not is_database_unavailable(exc):
+        raise exc
+    logger.warning("database_unavailable", error=f"{type(exc).__name__}: {exc}"[:500])
+    return await _app_error(request, DatabaseUnavailableError())
+
+
 def add_problem_handlers(app: FastAPI) -> None:
     """Render every expected error as problem details. Unexpected errors are
     rendered by `RequestContextMiddleware`, which also logs them."""
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    for database_error in (sa_exc.DBAPIError, sa_exc.TimeoutError, ConnectionError, TimeoutError):
+        app.add_exception_handler(database_error, _database_error)
+    _document_problem_media_type(app)
+
+
+def _document_problem_media_type(app: FastAPI) -> None:
+    """Error responses are `application/problem+json`: say so in the OpenAPI schema
+    (FastAPI documents every response model as `application/json`)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()  # also cached as app.openapi_schema: changed in place below
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if status[:1] in "45" and "application/json" in content:
+                        content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
