@@ -102,8 +102,11 @@ def create_sessionmaker(bind: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(bind, expire_on_commit=False)
 
 
-def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
-    """The app's session factory, made by the lifespan; tests override this."""
+async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    """The app's session factory, made by the lifespan; tests override this.
+
+    Dependencies that do no I/O are still `async def`: FastAPI runs a plain `def`
+    dependency in a worker thread, a hop that costs more than the call itself."""
     return cast(async_sessionmaker[AsyncSession], request.app.state.sessionmaker)
 
 

@@ -8,7 +8,7 @@ from .database import SessionDep
 from .settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was created with; tests may override this dependency."""
     return cast(Settings, request.app.state.settings)
 

@@ -20,7 +20,7 @@ class HealthStatus(BaseModel):
     status: str
 
 
-def get_engine(request: Request) -> AsyncEngine:
+async def get_engine(request: Request) -> AsyncEngine:
     return cast(AsyncEngine, request.app.state.engine)
 
 

@@ -22,7 +22,7 @@ class Settings(BaseSettings):
 
     database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
     database_echo: bool = False
-    database_pool_size: int = Field(default=5, ge=1)
+    database_pool_size: int = Field(default=10, ge=1)
     database_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     """Also the longest wait for a free connection from the pool."""
     database_statement_timeout_seconds: float = Field(default=10.0, gt=0)
