@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..settings import Settings
 from ..users import repository as users_repository
-from ..users.models import User
+from ..users.models import EMAIL_MAX_LENGTH, User
 from ..users.passwords import PasswordHasher
 from ..users.schemas import PASSWORD_MAX_LENGTH
 from . import repository, tokens
@@ -31,7 +31,10 @@ async def authenticate(
     are not the current ones."""
     if len(password) > PASSWORD_MAX_LENGTH:
         raise InvalidCredentialsError
-    user = await users_repository.get_by_email(session, email)
+    email = email.lower()
+    # No stored email is longer or holds a NUL (which PostgreSQL refuses in a query).
+    storable = len(email) <= EMAIL_MAX_LENGTH and "\x00" not in email
+    user = await users_repository.get_by_email(session, email) if storable else None
     if user is None:
         hasher.verify_dummy(password)
         raise InvalidCredentialsError
