@@ -9,7 +9,10 @@ from .models import RefreshToken
 
 
 async def get_by_hash(session: AsyncSession, token_hash: str) -> RefreshToken | None:
-    return await session.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
+    """The token, its row locked until the transaction ends (PostgreSQL; SQLite locks the
+    whole database on write): two concurrent refreshes cannot both rotate it."""
+    query = select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
+    return await session.scalar(query)
 
 
 async def revoke_family(session: AsyncSession, family_id: str, at: datetime) -> None:
