@@ -36,9 +36,9 @@ async def authenticate(
     storable = len(email) <= EMAIL_MAX_LENGTH and "\x00" not in email
     user = await users_repository.get_by_email(session, email) if storable else None
     if user is None:
-        hasher.verify_dummy(password)
+        await hasher.verify_dummy(password)
         raise InvalidCredentialsError
-    valid, new_hash = hasher.verify_and_update(password, user.hashed_password)
+    valid, new_hash = await hasher.verify_and_update(password, user.hashed_password)
     if not valid:
         raise InvalidCredentialsError
     if not user.is_active:

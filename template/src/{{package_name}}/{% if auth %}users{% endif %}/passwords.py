@@ -1,5 +1,8 @@
-"""Password hashing with Argon2 (pwdlib), parameters from the settings."""
+"""Password hashing with Argon2 (pwdlib), parameters from the settings. Argon2 takes
+tens of milliseconds of CPU by design: it runs in a worker thread (argon2 releases the
+GIL), not on the event loop."""
 
+import asyncio
 from functools import cached_property
 
 from pwdlib import PasswordHash
@@ -19,17 +22,20 @@ class PasswordHasher:
         )
         self._hash = PasswordHash((hasher,))
 
-    def hash(self, password: str) -> str:
-        return self._hash.hash(password)
+    async def hash(self, password: str) -> str:
+        return await asyncio.to_thread(self._hash.hash, password)
 
-    def verify_and_update(self, password: str, hashed: str) -> tuple[bool, str | None]:
+    async def verify_and_update(self, password: str, hashed: str) -> tuple[bool, str | None]:
         """Whether `password` matches `hashed`, and a new hash when `hashed` was made
         with other parameters (store it), else `None`."""
-        return self._hash.verify_and_update(password, hashed)
+        return await asyncio.to_thread(self._hash.verify_and_update, password, hashed)
 
-    def verify_dummy(self, password: str) -> None:
+    async def verify_dummy(self, password: str) -> None:
         """Spend the time of a real verification, so that a login with an unknown
         email takes as long as one with a wrong password."""
+        await asyncio.to_thread(self._verify_dummy, password)
+
+    def _verify_dummy(self, password: str) -> None:
         self._hash.verify(password, self._dummy_hash)
 
     @cached_property

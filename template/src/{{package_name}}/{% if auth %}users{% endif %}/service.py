@@ -22,7 +22,7 @@ async def create_user(
 ) -> User:
     user = User(
         email=data.email.lower(),
-        hashed_password=hasher.hash(data.password),
+        hashed_password=await hasher.hash(data.password),
         is_superuser=is_superuser,
     )
     session.add(user)
@@ -51,7 +51,7 @@ async def update_user(
     """Apply the fields set in `data` (`UserUpdate` also changes the flags)."""
     for field, value in data.model_dump(exclude_unset=True).items():
         if field == "password":
-            user.hashed_password = hasher.hash(value)
+            user.hashed_password = await hasher.hash(value)
         else:
             setattr(user, field, value)
     await _flush_unique_email(session)
