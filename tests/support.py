@@ -27,7 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED_DIR = ROOT.parent / "shared" / "seed"
 
 PYTHON_VERSIONS = ("3.13", "3.12", "3.11")
-DEFAULT_ANSWERS: Mapping[str, str] = {"python_version": "3.13", "database": "sqlite"}
+DEFAULT_ANSWERS: Mapping[str, str] = {
+    "python_version": "3.13",
+    "database": "sqlite",
+    "auth": "true",
+}
 """Answers that `--defaults` gives; used to key the project cache."""
 
 POSTGRES_URL = os.environ.get(
@@ -347,6 +351,10 @@ class Project:
     @property
     def database(self) -> str:
         return self.answers["database"]
+
+    @property
+    def auth(self) -> bool:
+        return self.answers["auth"] == "True"
 
     @property
     def python_version(self) -> str:

@@ -21,6 +21,7 @@ from support import ROOT, run
 ANSWERS = [
     pytest.param({}, id="defaults"),
     pytest.param({"database": "postgresql"}, id="postgresql"),
+    pytest.param({"auth": "false"}, id="noauth"),
 ]
 
 # Imports support.py from this directory and calls generate(template, dst, answers).

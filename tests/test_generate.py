@@ -30,6 +30,7 @@ DEFAULTS = {
     "author_email": "you@example.com",
     "python_version": "3.13",
     "database": "sqlite",
+    "auth": True,
 }
 
 CUSTOM = {
@@ -152,6 +153,7 @@ ANSWER_SETS = [
     pytest.param({}, id="defaults"),
     pytest.param({"database": "postgresql"}, id="postgresql"),
     pytest.param({"python_version": "3.11"}, id="python3.11"),
+    pytest.param({"auth": "false"}, id="noauth"),
 ]
 
 
@@ -288,6 +290,42 @@ def test_postgresql_project_uses_asyncpg_and_a_postgres_service(
     assert "aiosqlite" not in dependencies
     assert compose_postgres(project), "compose.yaml has no postgres service"
     assert ci_postgres(project), "the CI workflow has no postgres service"
+
+
+# ---------------------------------------------------------------------------
+# Authentication (`auth`)
+# ---------------------------------------------------------------------------
+
+AUTH_DEPENDENCIES = {"pwdlib", "pyjwt", "limits", "python-multipart"}
+
+
+def test_auth_project_has_users_auth_and_their_migration(default_project: Path) -> None:
+    package = default_project / "src" / "my_service"
+    assert AUTH_DEPENDENCIES <= dependency_names(default_project)
+    for domain in ("users", "auth"):
+        assert (package / domain / "router.py").is_file(), domain
+        assert (default_project / "tests" / domain).is_dir(), domain
+    assert (package / "users" / "create_superuser.py").is_file()
+    assert list((default_project / "migrations" / "versions").glob("*_create_users_and_tokens.py"))
+    assert "AUTH_SECRET_KEY" in (default_project / ".env.example").read_text()
+    assert "create_superuser" in (default_project / "README.md").read_text()
+
+
+def test_project_without_auth_has_none_of_it(template: Path, tmp_path: Path) -> None:
+    project = generate(template, tmp_path / "noauth", {"auth": "false"})
+    package = project / "src" / "my_service"
+
+    assert read_answers(project)["auth"] is False
+    assert not AUTH_DEPENDENCIES & dependency_names(project)
+    for path in (package / "users", package / "auth", project / "tests" / "users"):
+        assert not path.exists(), path
+    assert not (project / "tests" / "auth").exists()
+    assert [path.name for path in (project / "migrations" / "versions").glob("*.py")] == [
+        "2026_11_26_1200-3f9a1c2b7d10_create_items.py"
+    ]
+    for path in project_files(project):
+        text = path.read_text(errors="ignore")
+        assert not re.search(r"owner_id|AUTH_SECRET|CurrentUser", text), path
 
 
 # ---------------------------------------------------------------------------

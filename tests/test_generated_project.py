@@ -1,7 +1,8 @@
 """A generated project passes its own checks: lint, format, types, tests, migrations.
 
-The default project (SQLite, Python 3.13) is the fast subset; the rest of the matrix
-(PostgreSQL, every other python_version) is marked slow.
+The default project (SQLite, Python 3.13), with and without `auth`, is the fast subset; the
+rest of the matrix (PostgreSQL with and without `auth`, every other python_version) is
+marked slow.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from support import POSTGRES_URL, Project, ProjectCache, psql, require_postgres
 
 MATRIX = [
     pytest.param({}, id="sqlite-py3.13"),
+    pytest.param({"auth": "false"}, id="sqlite-noauth-py3.13"),
     pytest.param({"database": "postgresql"}, id="postgresql-py3.13", marks=pytest.mark.slow),
+    pytest.param(
+        {"database": "postgresql", "auth": "false"},
+        id="postgresql-noauth-py3.13",
+        marks=pytest.mark.slow,
+    ),
     pytest.param({"python_version": "3.12"}, id="sqlite-py3.12", marks=pytest.mark.slow),
     pytest.param({"python_version": "3.11"}, id="sqlite-py3.11", marks=pytest.mark.slow),
 ]
@@ -109,11 +116,16 @@ def test_migrations_round_trip(project: Project, database: Database) -> None:
 
     project.uv_run("alembic", "upgrade", "head", env=env)
     assert "items" in database.tables(), database.tables()
+    auth_tables = {"users", "refresh_tokens"}
+    if project.auth:
+        assert auth_tables <= database.tables(), database.tables()
+    else:
+        assert not auth_tables & database.tables(), database.tables()
     # The models and the migrations agree: autogenerate would find nothing to do.
     project.uv_run("alembic", "check", env=env)
 
     project.uv_run("alembic", "downgrade", "base", env=env)
-    assert "items" not in database.tables(), database.tables()
+    assert not database.tables() - {"alembic_version"}, database.tables()
 
     project.uv_run("alembic", "upgrade", "head", env=env)
     assert "items" in database.tables(), database.tables()

@@ -102,7 +102,19 @@ def served(projects: ProjectCache, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture
 def client(served: Server) -> Iterator[httpx.Client]:
+    """A client of a newly registered user, logged in with the OAuth2 password flow
+    (the default project has `auth`): its items requests carry the bearer token."""
     with httpx.Client(base_url=served.base_url, timeout=10) as client:
+        email = f"user-{uuid.uuid4().hex[:8]}@example.com"
+        credentials = {"email": email, "password": "s3cret-pass"}
+        registered = client.post("/api/v1/users", json=credentials)
+        assert registered.status_code == 201, f"{registered.text}\n{served.output()}"
+        token = client.post(
+            "/api/v1/auth/token",
+            data={"username": credentials["email"], "password": credentials["password"]},
+        )
+        assert token.status_code == 200, token.text
+        client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
         yield client
 
 

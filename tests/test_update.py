@@ -77,7 +77,7 @@ def release_v0_1_0(template: Path) -> None:
     """Undo, in a copy of the current template, what v0.2.0 changed: the module rename."""
     src = template / TEMPLATE_SRC
     (src / "request_context.py").rename(src / "middleware.py")
-    replace_in(src / "app.py", "from .request_context import", "from .middleware import")
+    replace_in(src / "app.py.jinja", "from .request_context import", "from .middleware import")
 
 
 def release_v0_2_0(template: Path) -> None:

@@ -1,14 +1,17 @@
 """The application's error hierarchy. Domains subclass these; `problems` renders them."""
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 
 class AppError(Exception):
-    """An error with a meaning for the client: an HTTP status and a stable code."""
+    """An error with a meaning for the client: an HTTP status and a stable code.
+    `headers` are added to the response (e.g. `WWW-Authenticate`, `Retry-After`)."""
 
     status_code: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
     title: ClassVar[str] = "Internal server error"
+    headers: Mapping[str, str] | None = None
 
     def __init__(self, detail: str | None = None) -> None:
         self.detail = detail or self.title

@@ -92,6 +92,7 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
         title=exc.title,
         detail=exc.detail,
         instance=request.url.path,
+        headers=exc.headers,
     )
 
 

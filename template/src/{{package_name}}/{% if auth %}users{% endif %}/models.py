@@ -1,12 +1,12 @@
 from datetime import UTC, datetime
 
-from sqlalchemy import String, Text, func
+from sqlalchemy import Boolean, String, false, func, true
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import Base, UTCDateTime
 
-NAME_MAX_LENGTH = 200
+EMAIL_MAX_LENGTH = 254
 
 
 def _utcnow() -> datetime:
@@ -20,12 +20,15 @@ def _created_at(context: DefaultExecutionContext) -> datetime:
     return created_at
 
 
-class Item(Base):
-    __tablename__ = "items"
+class User(Base):
+    __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), unique=True)
-    description: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)
+    """Stored in lower case: addresses compare case-insensitively."""
+    hashed_password: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    is_superuser: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=_utcnow, server_default=func.now()
     )

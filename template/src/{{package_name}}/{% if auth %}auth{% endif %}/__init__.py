@@ -1,0 +1,1 @@
+"""Authentication: OAuth2 password flow, JWT access tokens, rotating refresh tokens."""

@@ -1,0 +1,24 @@
+"""Queries for refresh tokens, and nothing else: no business rules, no HTTP."""
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .models import RefreshToken
+
+
+async def get_by_hash(session: AsyncSession, token_hash: str) -> RefreshToken | None:
+    """The token, its row locked until the transaction ends (PostgreSQL; SQLite locks the
+    whole database on write): two concurrent refreshes cannot both rotate it."""
+    query = select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
+    return await session.scalar(query)
+
+
+async def revoke_family(session: AsyncSession, family_id: str, at: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=at)
+        .execution_options(synchronize_session="fetch")
+    )

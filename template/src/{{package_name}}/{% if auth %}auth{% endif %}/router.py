@@ -1,0 +1,51 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from ..dependencies import SessionDep, SettingsDep
+from ..problems import problem_responses
+from ..users.models import EMAIL_MAX_LENGTH
+from . import service
+from .dependencies import LoginRateLimiterDep, PasswordHasherDep
+from .errors import RefreshTokenReusedError
+from .schemas import RefreshRequest, TokenPair
+
+router = APIRouter(prefix="/auth", tags=["auth"], responses=problem_responses(422, 503))
+
+
+@router.post("/token", responses=problem_responses(401, 403, 413, 429))
+async def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    hasher: PasswordHasherDep,
+    limiter: LoginRateLimiterDep,
+) -> TokenPair:
+    """OAuth2 password flow: the email as `username`, and the password, as a form."""
+    address = request.client.host if request.client else "unknown"
+    await limiter.hit(email=form.username[:EMAIL_MAX_LENGTH], address=address)
+    user = await service.authenticate(session, hasher, form.username, form.password)
+    return await service.issue_tokens(session, settings, user)
+
+
+@router.post("/refresh", responses=problem_responses(401, 413))
+async def refresh(data: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
+    """A new token pair for a refresh token, which is used up. Presenting a used one
+    again revokes every token of its login."""
+    try:
+        return await service.refresh(session, settings, data.refresh_token)
+    except RefreshTokenReusedError:
+        # The session rolls back on errors: keep the family's revocation.
+        await session.commit()
+        raise
+
+
+@router.post(
+    "/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 413)
+)
+async def logout(data: RefreshRequest, session: SessionDep) -> None:
+    """Revoke the refresh token and every token rotated from the same login. Access
+    tokens already issued stay valid until they expire (minutes)."""
+    await service.logout(session, data.refresh_token)

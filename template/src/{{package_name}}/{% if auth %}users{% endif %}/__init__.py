@@ -1,0 +1,1 @@
+"""Users: registration, self-service and administration. Authentication is in `auth`."""

@@ -1,0 +1,25 @@
+"""Queries for users, and nothing else: no business rules, no HTTP."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .models import User
+
+
+async def get(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def get_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == email.lower()))
+
+
+async def list_page(session: AsyncSession, *, limit: int, offset: int) -> Sequence[User]:
+    query = select(User).order_by(User.id).limit(limit).offset(offset)
+    return (await session.scalars(query)).all()
+
+
+async def count(session: AsyncSession) -> int:
+    return await session.scalar(select(func.count()).select_from(User)) or 0

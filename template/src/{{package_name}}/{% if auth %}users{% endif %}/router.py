@@ -1,0 +1,76 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+
+from ..auth.dependencies import CurrentUserDep, PasswordHasherDep, SuperuserDep
+from ..dependencies import SessionDep
+from ..problems import problem_responses
+from . import service
+from .schemas import UserCreate, UserPage, UserRead, UserUpdate, UserUpdateMe
+
+MAX_PAGE_SIZE = 100
+MAX_INT32 = 2**31 - 1
+
+UserId = Annotated[int, Path(ge=1, le=MAX_INT32)]
+
+router = APIRouter(prefix="/users", tags=["users"], responses=problem_responses(422, 503))
+_AUTHENTICATED = problem_responses(401, 403)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(409, 413))
+async def register(data: UserCreate, session: SessionDep, hasher: PasswordHasherDep) -> UserRead:
+    """Open registration: anyone may create an (ordinary) account."""
+    return UserRead.model_validate(await service.create_user(session, hasher, data))
+
+
+@router.get("/me", responses=_AUTHENTICATED)
+async def read_me(user: CurrentUserDep) -> UserRead:
+    return UserRead.model_validate(user)
+
+
+@router.patch("/me", responses=_AUTHENTICATED | problem_responses(409, 413))
+async def update_me(
+    data: UserUpdateMe, user: CurrentUserDep, session: SessionDep, hasher: PasswordHasherDep
+) -> UserRead:
+    return UserRead.model_validate(await service.update_user(session, hasher, user, data))
+
+
+@router.get("", responses=_AUTHENTICATED)
+async def list_users(
+    _: SuperuserDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT32)] = 0,
+) -> UserPage:
+    users, total = await service.list_users(session, limit=limit, offset=offset)
+    return UserPage(
+        users=[UserRead.model_validate(user) for user in users],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{user_id}", responses=_AUTHENTICATED | problem_responses(404))
+async def get_user(user_id: UserId, _: SuperuserDep, session: SessionDep) -> UserRead:
+    return UserRead.model_validate(await service.get_user(session, user_id))
+
+
+@router.patch("/{user_id}", responses=_AUTHENTICATED | problem_responses(404, 409, 413))
+async def update_user(
+    user_id: UserId,
+    data: UserUpdate,
+    _: SuperuserDep,
+    session: SessionDep,
+    hasher: PasswordHasherDep,
+) -> UserRead:
+    return UserRead.model_validate(await service.update_user_by_id(session, hasher, user_id, data))
+
+
+@router.delete(
+    "/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=_AUTHENTICATED | problem_responses(404),
+)
+async def delete_user(user_id: UserId, _: SuperuserDep, session: SessionDep) -> None:
+    await service.delete_user(session, user_id)

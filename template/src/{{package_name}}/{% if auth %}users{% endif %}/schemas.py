@@ -1,0 +1,83 @@
+from datetime import datetime
+from typing import Annotated, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+
+from .models import EMAIL_MAX_LENGTH
+
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 128
+
+# A plain ASCII address: every database stores it, and lower-casing keeps its length.
+_EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+_EMAIL_SCHEMA = {"type": "string", "maxLength": EMAIL_MAX_LENGTH, "pattern": _EMAIL_PATTERN}
+_PASSWORD_SCHEMA = {
+    "type": "string",
+    "minLength": PASSWORD_MIN_LENGTH,
+    "maxLength": PASSWORD_MAX_LENGTH,
+}
+
+Email = Annotated[
+    str,
+    Field(max_length=EMAIL_MAX_LENGTH, pattern=_EMAIL_PATTERN),
+    AfterValidator(str.lower),
+]
+Password = Annotated[str, Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)]
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+    password: Password
+
+
+class UserUpdateMe(BaseModel):
+    """Partial update of one's own account: only the fields present change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Optional but not nullable: they can change, not be removed.
+    email: Annotated[Email | None, WithJsonSchema(_EMAIL_SCHEMA)] = None
+    password: Annotated[Password | None, WithJsonSchema(_PASSWORD_SCHEMA)] = None
+
+    @model_validator(mode="after")
+    def _not_null(self) -> Self:
+        for field in ("email", "password"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                msg = f"{field} can be changed but not removed"
+                raise ValueError(msg)
+        return self
+
+
+class UserUpdate(UserUpdateMe):
+    """What a superuser may change in any account."""
+
+    is_active: Annotated[bool | None, WithJsonSchema({"type": "boolean"})] = None
+    is_superuser: Annotated[bool | None, WithJsonSchema({"type": "boolean"})] = None
+
+    @model_validator(mode="after")
+    def _flags_not_null(self) -> Self:
+        for field in ("is_active", "is_superuser"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                msg = f"{field} can be changed but not removed"
+                raise ValueError(msg)
+        return self
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    is_active: bool
+    is_superuser: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserPage(BaseModel):
+    users: list[UserRead]
+    total: int
+    limit: int
+    offset: int
