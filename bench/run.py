@@ -44,6 +44,8 @@ from urllib.parse import urlsplit
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT / "tests"))
+import support  # noqa: E402 - the template tests' helpers, shared with the harness
 LUA = BENCH / "lua"
 RESULTS = BENCH / "results"
 
@@ -56,7 +58,6 @@ ENDPOINT_LABELS = {
 SERVERS = ("app", "floor")
 SEED_ITEMS = 10_000
 PACKAGE = "bench_service"
-PYTHON_VERSIONS = ("3.13", "3.12", "3.11")
 
 TARGETS = {
     "list_ratio": 0.30,  # list req/s >= 30 % of the floor's, same run
@@ -67,27 +68,12 @@ TARGETS = {
     "cold_start_s": 1.5,
 }
 
-# Variables of the caller's shell that would leak into the generated project's tools.
-_STRIPPED_ENV = (
-    "VIRTUAL_ENV",
-    "CONDA_PREFIX",
-    "PYTHONPATH",
-    "PYTHONHOME",
-    "PYENV_VERSION",
-    "UV_PYTHON",
-    "UV_PROJECT_ENVIRONMENT",
-    "UV_FROZEN",
-    "UV_LOCKED",
-    "UV_NO_SYNC",
-    "DATABASE_URL",
-    "ENVIRONMENT",
-    "LOG_JSON",
-    # Set on some machines (and in the Dockerfile's final stage, whose environment is
-    # compiled at build time): without a bytecode cache every start recompiles fastapi,
-    # SQLAlchemy and pydantic (~3 s). Measure as on a developer's machine.
-    "PYTHONDONTWRITEBYTECODE",
-)
-
+# Besides what tests/support.py keeps out of a generated project's tools: settings the
+# harness sets itself, and PYTHONDONTWRITEBYTECODE, set on some machines (and in the
+# Dockerfile's final stage, whose bytecode is compiled at build time): without a bytecode
+# cache every start recompiles fastapi, SQLAlchemy and pydantic (~3 s). Measure as on a
+# developer's machine.
+_BENCH_STRIPPED_ENV = ("ENVIRONMENT", "LOG_JSON", "PYTHONDONTWRITEBYTECODE")
 
 def log(message: str) -> None:
     stamp = time.strftime("%H:%M:%S")
@@ -103,52 +89,10 @@ class BenchError(RuntimeError):
 # ---------------------------------------------------------------------------
 
 
-def _pyenv_root() -> Path | None:
-    if root := os.environ.get("PYENV_ROOT"):
-        return Path(root)
-    if pyenv := shutil.which("pyenv"):
-        result = subprocess.run(
-            [pyenv, "root"], capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL
-        )
-        if result.returncode == 0 and result.stdout.strip():
-            return Path(result.stdout.strip())
-    default = Path.home() / ".pyenv"
-    return default if default.is_dir() else None
-
-
-def interpreter_dirs() -> list[Path]:
-    """The newest pyenv build of each offered Python version (uv does not see through
-    pyenv's shims), as tests/support.py does."""
-    root = _pyenv_root()
-    if root is None:
-        return []
-    dirs = []
-    for minor in PYTHON_VERSIONS:
-        builds = []
-        for candidate in (root / "versions").glob(f"{minor}.*"):
-            match = re.fullmatch(rf"{re.escape(minor)}\.(\d+)", candidate.name)
-            if match and (candidate / "bin" / f"python{minor}").is_file():
-                builds.append((int(match[1]), candidate / "bin"))
-        if builds:
-            dirs.append(max(builds)[1])
-    return dirs
-
-
-_INTERPRETER_DIRS = interpreter_dirs()
-
-
 def subprocess_env(extra: Mapping[str, str | None] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _STRIPPED_ENV}
-    env["PATH"] = os.pathsep.join([*map(str, _INTERPRETER_DIRS), env.get("PATH", os.defpath)])
-    env["UV_PYTHON_DOWNLOADS"] = "never"
-    env["UV_NO_PROGRESS"] = "1"
-    for key, value in (extra or {}).items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    return env
-
+    """The template tests' environment for generated projects' tools (the offered
+    interpreters first on PATH, no uv downloads), less the harness's own settings."""
+    return support.subprocess_env({**dict.fromkeys(_BENCH_STRIPPED_ENV), **(extra or {})})
 
 def run(
     cmd: Sequence[str | os.PathLike[str]],
@@ -1505,7 +1449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "template": args.template,
             "cold_starts": args.cold_starts,
             "app_env": {"ENVIRONMENT": "production", "LOG_JSON": "true", **APP_EXTRA_ENV},
-            "unset_for_measured_processes": [k for k in _STRIPPED_ENV if k in os.environ],
+            "unset_for_measured_processes": [k for k in _BENCH_STRIPPED_ENV if k in os.environ],
         },
     }
     cleanup = Cleanup()
