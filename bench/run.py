@@ -1411,9 +1411,10 @@ def stage(results: dict[str, Any], key: str, label: str) -> Iterator[None]:
 
 
 def test_databases(postgres: Postgres) -> set[str]:
-    """The generated suite's own databases (`test_<package>_<hex>`), normally dropped by it."""
+    """The generated suite's own databases (`test_<package>_<hex>` and the contract
+    fuzzer's `fuzz_<package>_<hex>`), normally dropped by it."""
     rows = postgres.psql(
-        f"SELECT datname FROM pg_database WHERE datname LIKE 'test\\_{PACKAGE}\\_%'"
+        f"SELECT datname FROM pg_database WHERE datname ~ '^(test|fuzz)_{PACKAGE}_'"
     )
     return set(rows.split())
 
