@@ -31,6 +31,9 @@ DEFAULT_ANSWERS: Mapping[str, str] = {
     "python_version": "3.13",
     "database": "sqlite",
     "auth": "true",
+    "worker": "false",
+    "cache": "false",
+    "observability": "false",
 }
 """Answers that `--defaults` gives; used to key the project cache."""
 
@@ -355,6 +358,18 @@ class Project:
     @property
     def auth(self) -> bool:
         return self.answers["auth"] == "True"
+
+    @property
+    def worker(self) -> bool:
+        return self.answers["worker"] == "True"
+
+    @property
+    def cache(self) -> bool:
+        return self.answers["cache"] == "True"
+
+    @property
+    def observability(self) -> bool:
+        return self.answers["observability"] == "True"
 
     @property
     def python_version(self) -> str:
