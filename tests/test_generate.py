@@ -31,6 +31,9 @@ DEFAULTS = {
     "python_version": "3.13",
     "database": "sqlite",
     "auth": True,
+    "worker": False,
+    "cache": False,
+    "observability": False,
 }
 
 CUSTOM = {
@@ -368,7 +371,7 @@ def test_observability_project_has_tracing_metrics_and_their_settings(
 
 
 def test_project_without_observability_has_none_of_it(default_project: Path) -> None:
-    assert read_answers(default_project).get("observability", False) is False
+    assert read_answers(default_project)["observability"] is False
     assert not OBSERVABILITY_DEPENDENCIES & dependency_names(default_project)
     for name in OBSERVABILITY_FILES:
         assert not (default_project / name).exists(), name
