@@ -31,6 +31,9 @@ DEFAULTS = {
     "python_version": "3.13",
     "database": "sqlite",
     "auth": True,
+    "worker": False,
+    "cache": False,
+    "observability": False,
 }
 
 CUSTOM = {
@@ -154,6 +157,7 @@ ANSWER_SETS = [
     pytest.param({"database": "postgresql"}, id="postgresql"),
     pytest.param({"python_version": "3.11"}, id="python3.11"),
     pytest.param({"auth": "false"}, id="noauth"),
+    pytest.param({"observability": "true"}, id="observability"),
 ]
 
 
@@ -326,6 +330,54 @@ def test_project_without_auth_has_none_of_it(template: Path, tmp_path: Path) -> 
     for path in project_files(project):
         text = path.read_text(errors="ignore")
         assert not re.search(r"owner_id|AUTH_SECRET|CurrentUser", text), path
+
+
+# ---------------------------------------------------------------------------
+# Observability (`observability`)
+# ---------------------------------------------------------------------------
+
+OBSERVABILITY_DEPENDENCIES = {
+    "opentelemetry-api",
+    "opentelemetry-sdk",
+    "opentelemetry-exporter-otlp-proto-http",
+    "opentelemetry-instrumentation-httpx",
+    "opentelemetry-instrumentation-sqlalchemy",
+    "prometheus-client",
+}
+OBSERVABILITY_FILES = (
+    "src/my_service/tracing.py",
+    "src/my_service/metrics.py",
+    "tests/test_observability.py",
+)
+
+
+def test_observability_project_has_tracing_metrics_and_their_settings(
+    template: Path, tmp_path: Path
+) -> None:
+    project = generate(template, tmp_path / "obs", {"observability": "true"})
+
+    assert read_answers(project)["observability"] is True
+    assert OBSERVABILITY_DEPENDENCIES <= dependency_names(project)
+    for name in OBSERVABILITY_FILES:
+        assert (project / name).is_file(), name
+    app = (project / "src" / "my_service" / "app.py").read_text()
+    assert "telemetry=telemetry_config(tracer_provider)" in app
+    assert "add_metrics(app)" in app
+    assert "add_trace_ids" in (project / "src" / "my_service" / "logs.py").read_text()
+    env_example = (project / ".env.example").read_text()
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" in env_example
+    assert "METRICS_ENABLED" in env_example
+    assert "## Observability" in (project / "README.md").read_text()
+
+
+def test_project_without_observability_has_none_of_it(default_project: Path) -> None:
+    assert read_answers(default_project)["observability"] is False
+    assert not OBSERVABILITY_DEPENDENCIES & dependency_names(default_project)
+    for name in OBSERVABILITY_FILES:
+        assert not (default_project / name).exists(), name
+    for path in project_files(default_project):
+        text = path.read_text(errors="ignore")
+        assert not re.search(r"opentelemetry|prometheus|OTEL_|/metrics|trace_id", text), path
 
 
 # ---------------------------------------------------------------------------
