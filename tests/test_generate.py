@@ -158,6 +158,7 @@ ANSWER_SETS = [
     pytest.param({"python_version": "3.11"}, id="python3.11"),
     pytest.param({"auth": "false"}, id="noauth"),
     pytest.param({"observability": "true"}, id="observability"),
+    pytest.param({"worker": "true", "cache": "true"}, id="worker-cache"),
 ]
 
 
@@ -378,6 +379,72 @@ def test_project_without_observability_has_none_of_it(default_project: Path) -> 
     for path in project_files(default_project):
         text = path.read_text(errors="ignore")
         assert not re.search(r"opentelemetry|prometheus|OTEL_|/metrics|trace_id", text), path
+
+
+# ---------------------------------------------------------------------------
+# Redis: background tasks (`worker`) and the item cache (`cache`)
+# ---------------------------------------------------------------------------
+
+WORKER_FILES = (
+    "src/my_service/worker.py",
+    "src/my_service/items/tasks.py",
+    "tests/test_worker.py",
+    "tests/items/test_tasks.py",
+    "migrations/versions/2026_11_26_1400-5d7e1b9c3a26_add_items_processed_at.py",
+)
+CACHE_FILES = (
+    "src/my_service/cache.py",
+    "src/my_service/items/cache.py",
+    "tests/test_cache.py",
+    "tests/items/test_cache.py",
+)
+REDIS_FILES = ("src/my_service/redis_client.py", "tests/redis_support.py")
+
+
+@pytest.mark.parametrize(
+    ("answers", "files", "dependencies"),
+    [
+        pytest.param(
+            {"worker": "true"},
+            WORKER_FILES + REDIS_FILES,
+            {"redis", "taskiq", "taskiq-redis"},
+            id="worker",
+        ),
+        pytest.param({"cache": "true"}, CACHE_FILES + REDIS_FILES, {"redis"}, id="cache"),
+    ],
+)
+def test_redis_options_bring_their_files_services_and_settings(
+    template: Path, tmp_path: Path, answers: dict[str, str], files: tuple[str, ...],
+    dependencies: set[str],
+) -> None:
+    project = generate(template, tmp_path / "redis", answers)
+
+    assert dependencies <= dependency_names(project)
+    for name in files:
+        assert (project / name).is_file(), name
+    compose = yaml.safe_load((project / "compose.yaml").read_text())
+    assert "redis" in compose["services"]
+    assert compose["services"]["app"]["environment"]["REDIS_URL"].startswith("redis://redis:")
+    ci = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text())
+    assert "redis" in ci["jobs"]["check"]["services"]
+    assert "REDIS_URL" in (project / ".env.example").read_text()
+    readme = (project / "README.md").read_text()
+    assert "## Scaling out" in readme
+    if "worker" in answers:
+        assert "worker" in compose["services"]
+        assert "taskiq worker" in readme
+        assert "taskiq worker" in (project / "CLAUDE.md").read_text()
+
+
+def test_project_without_redis_options_has_none_of_it(default_project: Path) -> None:
+    assert read_answers(default_project)["worker"] is False
+    assert read_answers(default_project)["cache"] is False
+    assert not {"redis", "taskiq", "taskiq-redis"} & dependency_names(default_project)
+    for name in WORKER_FILES + CACHE_FILES + REDIS_FILES:
+        assert not (default_project / name).exists(), name
+    for path in project_files(default_project):
+        text = path.read_text(errors="ignore")
+        assert not re.search(r"(?i)redis|taskiq|processed_at|after_commit", text), path
 
 
 # ---------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """A generated project passes its own checks: lint, format, types, tests, migrations.
 
-The default project (SQLite, Python 3.13), with and without `auth`, is the fast subset; the
-rest of the matrix (PostgreSQL with and without `auth`, every other python_version) is
-marked slow.
+The matrix covers the options pairwise: `worker`, `cache` and `observability` are each on
+and off at least once, every two of them are on together (and in each on/off mix), all
+three are on and all off; each database and Python version appears, and `auth` both ways.
+The default project and the all-on SQLite project are the fast subset; the rest is marked
+slow.
 """
 
 from __future__ import annotations
@@ -17,18 +19,45 @@ from urllib.parse import urlsplit
 import pytest
 from support import POSTGRES_URL, Project, ProjectCache, psql, require_postgres
 
+ALL_OPTIONS = {"worker": "true", "cache": "true", "observability": "true"}
+
 MATRIX = [
     pytest.param({}, id="sqlite-py3.13"),
-    pytest.param({"auth": "false"}, id="sqlite-noauth-py3.13"),
-    pytest.param({"database": "postgresql"}, id="postgresql-py3.13", marks=pytest.mark.slow),
+    pytest.param({"auth": "false", **ALL_OPTIONS}, id="sqlite-noauth-all-options-py3.13"),
     pytest.param(
-        {"database": "postgresql", "auth": "false"},
-        id="postgresql-noauth-py3.13",
+        {"database": "postgresql", **ALL_OPTIONS},
+        id="postgresql-all-options-py3.13",
         marks=pytest.mark.slow,
     ),
-    pytest.param({"python_version": "3.12"}, id="sqlite-py3.12", marks=pytest.mark.slow),
-    pytest.param({"python_version": "3.11"}, id="sqlite-py3.11", marks=pytest.mark.slow),
+    pytest.param(
+        {"database": "postgresql", "auth": "false", "worker": "true", "cache": "true"},
+        id="postgresql-noauth-worker-cache-py3.13",
+        marks=pytest.mark.slow,
+    ),
+    pytest.param(
+        {"python_version": "3.12", "worker": "true", "observability": "true"},
+        id="sqlite-worker-observability-py3.12",
+        marks=pytest.mark.slow,
+    ),
+    pytest.param(
+        {"python_version": "3.11", "cache": "true", "observability": "true"},
+        id="sqlite-cache-observability-py3.11",
+        marks=pytest.mark.slow,
+    ),
 ]
+
+
+def test_matrix_covers_the_options_pairwise() -> None:
+    """Each pair of options is seen in all four on/off combinations."""
+    options = sorted(ALL_OPTIONS)
+    rows = [{name: param.values[0].get(name) == "true" for name in options} for param in MATRIX]
+    assert {True, False} == {row[name] for row in rows for name in options}
+    assert any(all(row.values()) for row in rows)
+    assert not all(any(row.values()) for row in rows)
+    for index, first in enumerate(options):
+        for second in options[index + 1 :]:
+            seen = {(row[first], row[second]) for row in rows}
+            assert len(seen) == 4, (first, second, seen)
 
 
 @pytest.fixture(params=MATRIX, scope="module")
