@@ -82,7 +82,7 @@ def release_v0_1_0(template: Path) -> None:
 
 def release_v0_2_0(template: Path) -> None:
     """Representative changes of a release, on top of the current template."""
-    replace_in(template / TEMPLATE_SRC / "health.py", HEALTH_DOCSTRING, HEALTH_DOCSTRING_V2)
+    replace_in(template / TEMPLATE_SRC / "health.py.jinja", HEALTH_DOCSTRING, HEALTH_DOCSTRING_V2)
     (template / TEMPLATE_SRC / "channel.py.jinja").write_text(
         '"""The release channel this service follows."""\n\n'
         'RELEASE_CHANNEL = "{{ release_channel }}"\n'
