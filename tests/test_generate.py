@@ -431,7 +431,7 @@ def test_redis_options_bring_their_files_services_and_settings(
     readme = (project / "README.md").read_text()
     assert "## Scaling out" in readme
     if "worker" in answers:
-        assert "worker" in compose["services"]
+        assert {"worker", "scheduler"} <= compose["services"].keys()
         assert "taskiq worker" in readme
         assert "taskiq worker" in (project / "CLAUDE.md").read_text()
 
