@@ -360,18 +360,6 @@ class Project:
         return self.answers["auth"] == "True"
 
     @property
-    def worker(self) -> bool:
-        return self.answers["worker"] == "True"
-
-    @property
-    def cache(self) -> bool:
-        return self.answers["cache"] == "True"
-
-    @property
-    def observability(self) -> bool:
-        return self.answers["observability"] == "True"
-
-    @property
     def python_version(self) -> str:
         return self.answers["python_version"]
 
