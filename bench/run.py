@@ -626,6 +626,15 @@ def cpu_accounting(server: Server, database: str) -> Iterator[dict[str, float]]:
     out["machine_busy"] = (busy1 - busy0) / (total1 - total0) if total1 > total0 else 0.0
 
 
+def delete_redis_keys(prefix: str) -> None:
+    """Remove what a run cached in the machine's Redis (redis-cli, if installed)."""
+    if shutil.which("redis-cli") is None:
+        return
+    keys = run(["redis-cli", "--scan", "--pattern", f"{prefix}*"], ROOT).stdout.split()
+    for start in range(0, len(keys), 500):
+        run(["redis-cli", "DEL", *keys[start : start + 500]], ROOT)
+
+
 def reset_items(postgres: Postgres, database: str, max_seed_id: int) -> None:
     """Remove what `create` added, so every list run counts the same 10,000 rows."""
     postgres.psql(f"DELETE FROM items WHERE id > {max_seed_id}", database)
@@ -706,6 +715,60 @@ def summarize_load(runs: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str
         if "app" in row and "floor" in row and row["floor"]["rps"]:
             row["ratio"] = row["app"]["rps"] / row["floor"]["rps"]
         summary[endpoint] = row
+    return summary
+
+
+def cache_comparison(
+    wrk: str,
+    servers: dict[str, Server],
+    config: LoadConfig,
+    database: str,
+    ids: tuple[int, int],
+) -> dict[str, Any]:
+    """`GET /api/v1/items/{id}` on the same data, without ("app") and with ("cache") the
+    item cache of `cache=true` (Redis on this machine): is a Redis round trip cheaper than a
+    primary-key read? The cache is filled first (every id once), so runs measure hits."""
+    low, high = ids
+    connection = http.client.HTTPConnection("127.0.0.1", servers["cache"].port, timeout=10)
+    try:
+        for item_id in range(low, high + 1):
+            connection.request("GET", f"/api/v1/items/{item_id}")
+            connection.getresponse().read()
+    finally:
+        connection.close()
+    id_env = {"BENCH_MIN_ID": str(low), "BENCH_MAX_ID": str(high)}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
+    for round_index in range(config.rounds):
+        order = list(servers) if round_index % 2 == 0 else list(reversed(servers))
+        for name in order:
+            server = servers[name]
+            if config.warmup > 0:
+                wrk_run(wrk, server, "get", config.warmup, config, id_env)
+            with cpu_accounting(server, database) as cpu:
+                result = wrk_run(wrk, server, "get", config.duration, config, id_env)
+            requests = max(1, result["requests"])
+            result["server_cpu_ms_per_request"] = 1000 * cpu["server_cpu_s"] / requests
+            result["postgres_cpu_ms_per_request"] = 1000 * cpu["postgres_cpu_s"] / requests
+            runs[name].append(result)
+            log(
+                f"cache round {round_index + 1}/{config.rounds} get {name:5} "
+                f"{result['rps']:8.1f} req/s  p50 {result['p50_ms']:6.2f} ms  "
+                f"p99 {result['p99_ms']:6.2f} ms  CPU/request: server "
+                f"{result['server_cpu_ms_per_request']:.2f} ms, PostgreSQL "
+                f"{result['postgres_cpu_ms_per_request']:.2f} ms"
+            )
+    summary: dict[str, Any] = {"runs": runs}
+    for name, results in runs.items():
+        summary[name] = {
+            key: statistics.median(r[key] for r in results)
+            for key in (
+                "rps",
+                "p50_ms",
+                "p99_ms",
+                "server_cpu_ms_per_request",
+                "postgres_cpu_ms_per_request",
+            )
+        } | {"errors": sum(r["error_count"] for r in results)}
     return summary
 
 
@@ -1227,6 +1290,24 @@ def render_markdown(results: dict[str, Any]) -> str:
                 "just before a run (the benchmark idle); these numbers are noisier.**",
             ]
         out.append("")
+    cache = results.get("cache")
+    if cache:
+        out += [
+            "Item cache (`cache=true`, Redis on the same machine), `GET /api/v1/items/{id}` "
+            "on the same 10,000 items, every one cached before the runs:",
+            "",
+            "| Server | req/s | p50 | p99 | Server CPU per request | "
+            "PostgreSQL CPU per request | Errors |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for name, label in (("app", "without cache"), ("cache", "with cache")):
+            c = cache[name]
+            out.append(
+                f"| {label} | {c['rps']:.0f} | {c['p50_ms']:.1f} ms | {c['p99_ms']:.1f} ms | "
+                f"{c['server_cpu_ms_per_request']:.2f} ms | "
+                f"{c['postgres_cpu_ms_per_request']:.2f} ms | {c['errors']} |"
+            )
+        out.append("")
     out += ["| Target | Measured | Goal | Status | Gap |", "| --- | ---: | ---: | --- | ---: |"]
     for t in results["targets"]:
         if t["measured"] is None:
@@ -1532,6 +1613,32 @@ def main(argv: Sequence[str] | None = None) -> int:
                 reset_items(postgres, database, high)
         for server in servers.values():
             server.stop()
+
+        # -- 4b. The item cache (cache=true) against the same data ------------------------
+        with stage(results, "cache", "GET item with and without the cache (Redis)"):
+            cached_project = work / "cache" / PACKAGE
+            copier_copy(template, cached_project, {**answers, "cache": "true"})
+            run(["uv", "sync"], cached_project, timeout=900)
+            prefix = f"bench-{secrets.token_hex(6)}:"
+            plain = app_server(project, database_url, free_port(), args.workers, work / "app.log")
+            cached = app_server(
+                cached_project, database_url, free_port(), args.workers, work / "cache.log"
+            )
+            cached.name = "cache"
+            cached.env["CACHE_KEY_PREFIX"] = prefix
+            pair = {"app": plain, "cache": cached}
+            for server in pair.values():
+                cleanup.servers.append(server)
+                server.start()
+            try:
+                for server in pair.values():
+                    server.wait_ready(timeout=90)
+                time.sleep(1.0)
+                results["cache"] = cache_comparison(wrk, pair, config, database, (low, high))
+            finally:
+                for server in pair.values():
+                    server.stop()
+                delete_redis_keys(prefix)
 
         # -- 5a. Cold start ---------------------------------------------------------------
         with stage(results, "cold_start", f"cold start x{args.cold_starts}"):
