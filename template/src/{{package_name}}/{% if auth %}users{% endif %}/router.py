@@ -3,9 +3,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from ..auth.dependencies import CurrentUserDep, PasswordHasherDep, SuperuserDep
+from ..auth.errors import InvalidTokenError
 from ..dependencies import SessionDep
 from ..problems import problem_responses
 from . import service
+from .errors import UserNotFoundError
 from .schemas import UserCreate, UserPage, UserRead, UserUpdate, UserUpdateMe
 
 MAX_PAGE_SIZE = 100
@@ -32,7 +34,11 @@ async def read_me(user: CurrentUserDep) -> UserRead:
 async def update_me(
     data: UserUpdateMe, user: CurrentUserDep, session: SessionDep, hasher: PasswordHasherDep
 ) -> UserRead:
-    return UserRead.model_validate(await service.update_user(session, hasher, user, data))
+    try:
+        return UserRead.model_validate(await service.update_user(session, hasher, user, data))
+    except UserNotFoundError as exc:
+        # Deleted since the request authenticated: the token is no longer valid.
+        raise InvalidTokenError from exc
 
 
 @router.get("", responses=_AUTHENTICATED)

@@ -30,8 +30,9 @@ async def create_user(
     return user
 
 
-async def get_user(session: AsyncSession, user_id: int) -> User:
-    user = await repository.get(session, user_id)
+async def get_user(session: AsyncSession, user_id: int, *, for_update: bool = False) -> User:
+    """`for_update`: read afresh and locked until the transaction ends, before a change."""
+    user = await repository.get(session, user_id, for_update=for_update)
     if user is None:
         raise UserNotFoundError(user_id)
     return user
@@ -48,7 +49,9 @@ async def list_users(
 async def update_user(
     session: AsyncSession, hasher: PasswordHasher, user: User, data: UserUpdateMe
 ) -> User:
-    """Apply the fields set in `data` (`UserUpdate` also changes the flags)."""
+    """Apply the fields set in `data` (`UserUpdate` also changes the flags). Concurrent
+    updates apply one after the other; a user deleted meanwhile is `UserNotFoundError`."""
+    user = await get_user(session, user.id, for_update=True)
     for field, value in data.model_dump(exclude_unset=True).items():
         if field == "password":
             user.hashed_password = await hasher.hash(value)
@@ -65,8 +68,9 @@ async def update_user_by_id(
 
 
 async def delete_user(session: AsyncSession, user_id: int) -> None:
-    """Delete the user; their items and refresh tokens go with them (ON DELETE CASCADE)."""
-    user = await get_user(session, user_id)
+    """Delete the user; their items and refresh tokens go with them (ON DELETE CASCADE).
+    Of concurrent deletions, one succeeds; the others find the user gone."""
+    user = await get_user(session, user_id, for_update=True)
     await session.delete(user)
     await session.flush()
 
