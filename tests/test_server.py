@@ -8,7 +8,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -26,7 +26,9 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, project: Project, log: Path) -> None:
+    def __init__(
+        self, project: Project, log: Path, env: Mapping[str, str | None] | None = None
+    ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -35,7 +37,7 @@ class Server:
         self.process = subprocess.Popen(
             ["uv", "run", "fastapi", "run", "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=project.path,
-            env=subprocess_env(),
+            env=subprocess_env(env),
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,

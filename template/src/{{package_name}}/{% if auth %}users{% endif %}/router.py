@@ -11,6 +11,8 @@ from .schemas import UserCreate, UserPage, UserRead, UserUpdate, UserUpdateMe
 MAX_PAGE_SIZE = 100
 MAX_INT32 = 2**31 - 1
 
+# In paths as `{user_id:int}`: only digits route there, so `/users/me` is never taken for
+# an id (DELETE /users/me is a 405, and `Allow` on /users/me does not list DELETE).
 UserId = Annotated[int, Path(ge=1, le=MAX_INT32)]
 
 router = APIRouter(prefix="/users", tags=["users"], responses=problem_responses(422, 503))
@@ -51,12 +53,12 @@ async def list_users(
     )
 
 
-@router.get("/{user_id}", responses=_AUTHENTICATED | problem_responses(404))
+@router.get("/{user_id:int}", responses=_AUTHENTICATED | problem_responses(404))
 async def get_user(user_id: UserId, _: SuperuserDep, session: SessionDep) -> UserRead:
     return UserRead.model_validate(await service.get_user(session, user_id))
 
 
-@router.patch("/{user_id}", responses=_AUTHENTICATED | problem_responses(404, 409, 413))
+@router.patch("/{user_id:int}", responses=_AUTHENTICATED | problem_responses(404, 409, 413))
 async def update_user(
     user_id: UserId,
     data: UserUpdate,
@@ -68,7 +70,7 @@ async def update_user(
 
 
 @router.delete(
-    "/{user_id}",
+    "/{user_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=_AUTHENTICATED | problem_responses(404),
 )
