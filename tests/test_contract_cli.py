@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from support import POSTGRES_URL, Project, ProjectCache, psql, require_postgres, tail
-from test_server import Server
+from test_server import DEVELOPMENT, Server
 
 ALL_OPTIONS = {"worker": "true", "cache": "true", "observability": "true"}
 # The answers of test_generated_project's matrix, so that the synced projects are shared.
@@ -72,6 +72,7 @@ def served(project: Project, database_url: str, tmp_path: Path) -> Iterator[Serv
     prefix of its own, deleted afterwards."""
     prefix = f"template-contract-{uuid.uuid4().hex[:8]}:"
     env = {
+        **DEVELOPMENT,
         "DATABASE_URL": database_url,
         "CACHE_KEY_PREFIX": f"{prefix}cache:",
         "TASK_QUEUE": f"{prefix}tasks",

@@ -1,8 +1,14 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 
-from ..auth.dependencies import CurrentUserDep, PasswordHasherDep, SuperuserDep
+from ..auth.dependencies import (
+    CurrentUserDep,
+    LoginRateLimiterDep,
+    PasswordHasherDep,
+    SuperuserDep,
+    client_address,
+)
 from ..dependencies import SessionDep
 from ..problems import problem_responses
 from . import service
@@ -30,11 +36,21 @@ async def read_me(user: CurrentUserDep) -> UserRead:
     return UserRead.model_validate(user)
 
 
-@router.patch("/me", responses=_AUTHENTICATED | problem_responses(409, 413))
+@router.patch("/me", responses=_AUTHENTICATED | problem_responses(409, 413, 429))
 async def update_me(
-    data: UserUpdateMe, user: CurrentUserDep, session: SessionDep, hasher: PasswordHasherDep
+    data: UserUpdateMe,
+    user: CurrentUserDep,
+    request: Request,
+    session: SessionDep,
+    hasher: PasswordHasherDep,
+    limiter: LoginRateLimiterDep,
 ) -> UserRead:
-    return UserRead.model_validate(await service.update_user(session, hasher, user, data))
+    """Change your email or password, confirmed by `current_password` (a wrong or missing
+    one is a 403, and counts as a login attempt). It signs you out everywhere, this session
+    included: log in again."""
+    if data.changes_credentials:
+        await limiter.hit(email=user.email, address=client_address(request))
+    return UserRead.model_validate(await service.update_me(session, hasher, user, data))
 
 
 @router.get("", responses=_AUTHENTICATED)
