@@ -8,7 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .models import User
 
 
-async def get(session: AsyncSession, user_id: int) -> User | None:
+async def get(session: AsyncSession, user_id: int, *, for_update: bool = False) -> User | None:
+    """The user, or `None`. `for_update`: read them afresh and lock their row until the
+    transaction ends (`SELECT ... FOR UPDATE`, see `items.repository.get`)."""
+    if for_update:
+        return await session.get(User, user_id, with_for_update=True, populate_existing=True)
     return await session.get(User, user_id)
 
 

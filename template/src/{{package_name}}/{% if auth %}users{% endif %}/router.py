@@ -9,9 +9,11 @@ from ..auth.dependencies import (
     SuperuserDep,
     client_address,
 )
+from ..auth.errors import InvalidTokenError
 from ..dependencies import SessionDep
 from ..problems import problem_responses
 from . import service
+from .errors import UserNotFoundError
 from .schemas import UserCreate, UserPage, UserRead, UserUpdate, UserUpdateMe
 
 MAX_PAGE_SIZE = 100
@@ -50,7 +52,11 @@ async def update_me(
     included: log in again."""
     if data.changes_credentials:
         await limiter.hit(email=user.email, address=client_address(request))
-    return UserRead.model_validate(await service.update_me(session, hasher, user, data))
+    try:
+        return UserRead.model_validate(await service.update_me(session, hasher, user, data))
+    except UserNotFoundError as exc:
+        # Deleted since the request authenticated: the token is no longer valid.
+        raise InvalidTokenError from exc
 
 
 @router.get("", responses=_AUTHENTICATED)

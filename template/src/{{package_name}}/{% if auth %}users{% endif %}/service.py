@@ -37,8 +37,9 @@ async def create_user(
     return user
 
 
-async def get_user(session: AsyncSession, user_id: int) -> User:
-    user = await repository.get(session, user_id)
+async def get_user(session: AsyncSession, user_id: int, *, for_update: bool = False) -> User:
+    """`for_update`: read afresh and locked until the transaction ends, before a change."""
+    user = await repository.get(session, user_id, for_update=for_update)
     if user is None:
         raise UserNotFoundError(user_id)
     return user
@@ -56,8 +57,10 @@ async def update_me(
     session: AsyncSession, hasher: PasswordHasher, user: User, data: UserUpdateMe
 ) -> User:
     """Change one's own email or password: `data.current_password` must be the account's
-    password (`InvalidCurrentPasswordError`, also when it is missing)."""
+    password (`InvalidCurrentPasswordError`, also when it is missing). Concurrent updates
+    apply one after the other; a user deleted meanwhile is `UserNotFoundError`."""
     changes = data.model_dump(exclude_unset=True, exclude={"current_password"})
+    user = await get_user(session, user.id, for_update=True)
     if changes:
         # A missing password costs a verification too: it answers no faster.
         given = data.current_password or ""
@@ -70,7 +73,9 @@ async def update_me(
 async def update_user(
     session: AsyncSession, hasher: PasswordHasher, user: User, data: UserUpdate
 ) -> User:
-    """Apply the fields set in `data`, as a superuser does: no password needed."""
+    """Apply the fields set in `data`, as a superuser does: no password needed. Concurrent
+    updates apply one after the other; a user deleted meanwhile is `UserNotFoundError`."""
+    user = await get_user(session, user.id, for_update=True)
     return await _apply(session, hasher, user, data.model_dump(exclude_unset=True))
 
 
@@ -101,8 +106,9 @@ async def _apply(
 
 
 async def delete_user(session: AsyncSession, user_id: int) -> None:
-    """Delete the user; their items and refresh tokens go with them (ON DELETE CASCADE)."""
-    user = await get_user(session, user_id)
+    """Delete the user; their items and refresh tokens go with them (ON DELETE CASCADE).
+    Of concurrent deletions, one succeeds; the others find the user gone."""
+    user = await get_user(session, user_id, for_update=True)
     await session.delete(user)
     await session.flush()
 
