@@ -406,6 +406,59 @@ def test_auth_project_has_users_auth_and_their_migration(default_project: Path) 
     assert "create_superuser" in (default_project / "README.md").read_text()
 
 
+def migration_heads(project: Path) -> set[str]:
+    """The revisions no other revision follows, read from the files' own declarations."""
+    revisions, parents = set(), set()
+    for path in (project / "migrations" / "versions").glob("*.py"):
+        text = path.read_text()
+        revision = re.search(r'^revision: str = "(\w+)"', text, re.MULTILINE)
+        down = re.search(r"^down_revision: [^=]+= (.+)$", text, re.MULTILINE)
+        assert revision and down, path
+        revisions.add(revision[1])
+        parents.update(re.findall(r'"(\w+)"', down[1]))
+    assert parents <= revisions, f"unknown down_revision in {sorted(parents - revisions)}"
+    return revisions - parents
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [{}, {"worker": "true"}, {"auth": "false"}, {"auth": "false", "worker": "true"}],
+    ids=["auth", "auth-worker", "noauth", "noauth-worker"],
+)
+def test_migrations_have_one_head_whatever_the_options(
+    template: Path, tmp_path: Path, answers: dict[str, str]
+) -> None:
+    """Revisions never change their parent with the options: auth's security stamp and
+    the worker's processed_at both follow the users revision, and a merge revision, in
+    projects with both, joins them."""
+    project = generate(template, tmp_path / "heads", answers)
+
+    assert len(migration_heads(project)) == 1, migration_heads(project)
+    merge = list((project / "migrations" / "versions").glob("*_merge_*.py"))
+    assert len(merge) == (answers == {"worker": "true"})
+
+
+def test_the_image_and_compose_trust_no_proxy(default_project: Path) -> None:
+    """uvicorn would believe X-Forwarded-For from 127.0.0.1 and ::1 by default."""
+    dockerfile = (default_project / "Dockerfile").read_text()
+    assert re.search(r'^ENV FORWARDED_ALLOW_IPS=""$', dockerfile, re.MULTILINE), dockerfile
+    compose = yaml.safe_load((default_project / "compose.yaml").read_text())
+    assert compose["services"]["app"]["environment"]["FORWARDED_ALLOW_IPS"] == ""
+    assert "FORWARDED_ALLOW_IPS" in (default_project / ".env.example").read_text()
+
+
+def test_auth_projects_run_in_development_after_the_quick_start(
+    default_project: Path, template: Path, tmp_path: Path
+) -> None:
+    """`cp .env.example .env` sets ENVIRONMENT=development, which the server needs to
+    sign tokens with the development key; without auth nothing needs it."""
+    assert "cp .env.example .env" in (default_project / "README.md").read_text()
+    active = re.findall(r"^[A-Z_]+=.*$", (default_project / ".env.example").read_text(), re.M)
+    assert active == ["ENVIRONMENT=development"]
+    project = generate(template, tmp_path / "noauth", {"auth": "false"})
+    assert not re.findall(r"^[A-Z_]+=", (project / ".env.example").read_text(), re.MULTILINE)
+
+
 def test_project_without_auth_has_none_of_it(template: Path, tmp_path: Path) -> None:
     project = generate(template, tmp_path / "noauth", {"auth": "false"})
     package = project / "src" / "my_service"

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -25,8 +25,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# As the README's quick start has it (`cp .env.example .env`): without ENVIRONMENT (or an
+# AUTH_SECRET_KEY of its own), a project with auth refuses to start.
+DEVELOPMENT = {"ENVIRONMENT": "development", "AUTH_SECRET_KEY": None}
+
+
 class Server:
-    def __init__(self, project: Project, log: Path) -> None:
+    def __init__(
+        self, project: Project, log: Path, env: Mapping[str, str | None] = DEVELOPMENT
+    ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -35,7 +42,7 @@ class Server:
         self.process = subprocess.Popen(
             ["uv", "run", "fastapi", "run", "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=project.path,
-            env=subprocess_env(),
+            env=subprocess_env(env),
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
@@ -159,3 +166,22 @@ def test_items_round_trip(client: httpx.Client, served: Server) -> None:
     problem = missing.json()
     assert problem["status"] == 404, problem
     assert problem.get("title"), problem
+
+
+def test_refuses_to_sign_with_the_public_key_unless_told_it_is_development(
+    projects: ProjectCache, tmp_path: Path
+) -> None:
+    """A deployment that forgot both ENVIRONMENT and AUTH_SECRET_KEY does not start."""
+    bare = {"ENVIRONMENT": None, "AUTH_SECRET_KEY": None}
+    server = Server(projects.get(), tmp_path / "server.log", env=bare)
+    try:
+        returncode = server.process.wait(READY_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        output = server.output()
+        server.stop()
+        pytest.fail(f"the server started with the public key:\n{output}", pytrace=False)
+    output = server.output()
+    server.stop()
+    assert returncode != 0, output
+    assert "PublicSigningKeyError" in output, output
+    assert "ENVIRONMENT=development" in " ".join(output.split()), output

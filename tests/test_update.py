@@ -12,15 +12,19 @@ A project generated from v0.1.0 gets user edits, then `copier update` takes it t
 
 from __future__ import annotations
 
+import ast
+import itertools
 import json
 import re
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import copier
 import pytest
 import yaml
 from support import ROOT, Project, copier_cli, run, snapshot_template
@@ -305,6 +309,315 @@ def test_update_to_the_same_version_is_a_no_op(releases: Path, tmp_path: Path) -
     update(project)  # no migration to cross: no --trust needed
 
     assert git("status", "--porcelain", cwd=project) == ""
+
+
+# ---------------------------------------------------------------------------
+# Template revisions across answers: turning an option on only adds revisions
+# ---------------------------------------------------------------------------
+
+
+def bool_questions() -> list[str]:
+    """The options a user can turn on later: every yes/no question of copier.yml."""
+    questions = yaml.safe_load((ROOT / "copier.yml").read_text())
+    return sorted(
+        name
+        for name, spec in questions.items()
+        if not name.startswith("_") and isinstance(spec, dict) and spec.get("type") == "bool"
+    )
+
+
+def revision_graph(versions: Path) -> dict[str, tuple[str, set[str]]]:
+    """revision id -> (file name, parent ids), read from the revision files' assignments."""
+    graph: dict[str, tuple[str, set[str]]] = {}
+    for path in sorted(versions.glob("*.py")):
+        values: dict[str, object] = {}
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                target, value = node.target.id, node.value
+            elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                target, value = node.targets[0].id, node.value
+            else:
+                continue
+            if target in ("revision", "down_revision") and value is not None:
+                values[target] = ast.literal_eval(value)
+        revision, parents = values.get("revision"), values.get("down_revision")
+        assert isinstance(revision, str), f"{path.name}: no `revision`"
+        assert revision not in graph, f"{path.name}: revision {revision} twice"
+        parent_ids = {parents} if isinstance(parents, str) else set(parents or ())
+        graph[revision] = (path.name, parent_ids)
+    return graph
+
+
+def heads_of(graph: dict[str, tuple[str, set[str]]]) -> set[str]:
+    parents = {parent for _, revision_parents in graph.values() for parent in revision_parents}
+    return set(graph) - parents
+
+
+@pytest.fixture(scope="module")
+def rendered_revisions(
+    template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[tuple[bool, ...], Path]:
+    """migrations/versions rendered for every combination of the yes/no answers."""
+    names = bool_questions()
+    rendered = {}
+    for values in itertools.product((False, True), repeat=len(names)):
+        dst = tmp_path_factory.mktemp("revisions")
+        copier.run_copy(
+            src_path=str(template),
+            dst_path=str(dst),
+            data=dict(zip(names, values, strict=True)),
+            defaults=True,
+            unsafe=False,
+            quiet=True,
+            exclude=["*", "!migrations/", "!migrations/versions/", "!migrations/versions/*"],
+        )
+        rendered[values] = dst / "migrations" / "versions"
+    return rendered
+
+
+def test_every_answer_combination_has_one_head_and_one_base(
+    rendered_revisions: dict[tuple[bool, ...], Path],
+) -> None:
+    names = bool_questions()
+    for values, versions in rendered_revisions.items():
+        label = ", ".join(f"{name}={value}" for name, value in zip(names, values, strict=True))
+        graph = revision_graph(versions)
+        dangling = {
+            parent for _, parents in graph.values() for parent in parents if parent not in graph
+        }
+        assert not dangling, f"{label}: parents missing: {dangling}"
+        assert len(heads_of(graph)) == 1, f"{label}: heads {sorted(heads_of(graph))}"
+        bases = [revision for revision, (_, parents) in graph.items() if not parents]
+        assert len(bases) == 1, f"{label}: bases {bases}"
+
+
+def test_a_revision_is_the_same_file_whatever_the_other_answers(
+    rendered_revisions: dict[tuple[bool, ...], Path],
+) -> None:
+    """Turning an option on in an existing project (`copier update -d auth=true`) may add
+    revisions, never change one: a database that applied a revision would not apply its new
+    content, nor a parent it was given since (Alembic would believe that one applied too)."""
+    names = bool_questions()
+    seen: dict[str, tuple[str, str, str]] = {}
+    for values, versions in rendered_revisions.items():
+        label = ", ".join(f"{name}={value}" for name, value in zip(names, values, strict=True))
+        for revision, (file_name, _) in revision_graph(versions).items():
+            content = (versions / file_name).read_text()
+            first = seen.setdefault(revision, (label, file_name, content))
+            assert (file_name, content) == first[1:], (
+                f"revision {revision} differs between {first[0]} and {label}"
+            )
+
+
+# ---------------------------------------------------------------------------
+# Turning an option on in a project with a domain and a revision of its own
+# ---------------------------------------------------------------------------
+
+ORDERS_MODELS = '''"""Orders: a table the user added."""
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..database import Base
+
+
+class Order(Base):
+    """An order, placed by a customer."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer: Mapped[str] = mapped_column(String(100))
+'''
+ORDERS_ROUTER = '''"""Orders: a domain the user added."""
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from ..database import SessionDep
+from .models import Order
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+
+@router.get("")
+async def list_customers(session: SessionDep) -> list[str]:
+    """The customer of every order, oldest first."""
+    return list(await session.scalars(select(Order.customer).order_by(Order.id)))
+'''
+ORDERS_IMPORT = (
+    f"from {PACKAGE}.orders import models as _orders_models  # noqa: F401 - registers tables\n"
+)
+MERGE_COMMAND = 'uv run alembic merge heads -m "merge template migrations"'
+
+
+def add_orders_domain(project: Path) -> None:
+    """What CLAUDE.md's "Adding a domain" says: models, router, env.py import, app."""
+    orders = project / SRC / "orders"
+    orders.mkdir()
+    (orders / "__init__.py").write_text('"""Orders."""\n')
+    (orders / "models.py").write_text(ORDERS_MODELS)
+    (orders / "router.py").write_text(ORDERS_ROUTER)
+    logs_import = f"from {PACKAGE}.logs import configure_logging\n"
+    replace_in(project / "migrations" / "env.py", logs_import, logs_import + ORDERS_IMPORT)
+    replace_in(
+        project / SRC / "app.py",
+        '    app.include_router(items_router, prefix="/api/v1")\n',
+        '    app.include_router(items_router, prefix="/api/v1")\n'
+        '    app.include_router(orders_router, prefix="/api/v1")\n',
+    )
+    replace_in(
+        project / SRC / "app.py",
+        "from .logs import configure_logging\n",
+        "from .logs import configure_logging\nfrom .orders.router import router as orders_router\n",
+    )
+
+
+def alembic_heads(project: Project, env: dict[str, str]) -> set[str]:
+    """The heads `alembic heads` lists (one line each: `<revision> (head)`)."""
+    output = project.uv_run("alembic", "heads", env=env).stdout
+    return {line.split()[0] for line in output.splitlines() if line.endswith("(head)")}
+
+
+def applied(database: Path) -> set[str]:
+    """The revisions the database is at (what `alembic current` shows)."""
+    return {str(row[0]) for row in sqlite_rows(database, "SELECT version_num FROM alembic_version")}
+
+
+def sqlite_rows(database: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute(sql, params).fetchall()
+    connection.close()
+    return rows
+
+
+def sqlite_tables(database: Path) -> set[str]:
+    return {str(row[0]) for row in sqlite_rows(database, "SELECT name FROM sqlite_master")}
+
+
+def sqlite_columns(database: Path, table: str) -> set[str]:
+    return {str(row[1]) for row in sqlite_rows(database, f"PRAGMA table_info({table})")}
+
+
+def message_commands(output: str) -> list[str]:
+    """The commands the update's message gives: its lines indented as a command block."""
+    message = output[output.index('Updated "My Service".') :]
+    return [line.strip() for line in message.splitlines() if line.startswith("  uv ")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("answers", "option", "new_schema"),
+    [
+        pytest.param({}, "worker", ("items", "processed_at"), id="worker-on-an-auth-project"),
+        # The worker revision is already applied here: turning auth on must not give it the
+        # users revision as a parent (the database would believe users were created).
+        pytest.param(
+            {"auth": "false", "worker": "true"},
+            "auth",
+            ("users", "email"),
+            id="auth-on-a-worker-project",
+        ),
+    ],
+)
+def test_turning_on_an_option_that_brings_a_migration(
+    releases: Path,
+    tmp_path: Path,
+    answers: dict[str, str],
+    option: str,
+    new_schema: tuple[str, str],
+) -> None:
+    """The user added a domain and its revision, applied everything to a database with
+    data; `copier update -d <option>=true` brings a template revision that shares its parent
+    with the user's. Doing what the update's message (and the README) says leaves one head,
+    upgrades that database, and the project passes its checks."""
+    database = tmp_path / "app.db"
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
+    path = tmp_path / "proj"
+    path.mkdir()
+    data = [arg for name, value in answers.items() for arg in ("-d", f"{name}={value}")]
+    copier_cli("copy", "--defaults", "--vcs-ref=v0.2.0", *data, releases, path, cwd=tmp_path)
+    project = Project(path=path, answers={})
+    project.run("uv", "sync")
+    git("init", "-q", "-b", "main", cwd=path)
+    commit_all(path, "Generate from template v0.2.0")
+
+    # The template's schema, then data in it.
+    project.uv_run("alembic", "upgrade", "head", env=env)
+    if "owner_id" in sqlite_columns(database, "items"):
+        sqlite_rows(database, "INSERT INTO users (email, hashed_password) VALUES ('a@b.c', 'x')")
+        sqlite_rows(database, "INSERT INTO items (name, owner_id) VALUES ('kept', 1)")
+    else:
+        sqlite_rows(database, "INSERT INTO items (name) VALUES ('kept')")
+    # The user's domain and its revision, autogenerated on top of the template's head.
+    versions = path / "migrations" / "versions"
+    (template_head,) = heads_of(revision_graph(versions))
+    add_orders_domain(path)
+    project.uv_run("alembic", "revision", "--autogenerate", "-m", "create orders", env=env)
+    graph = revision_graph(versions)
+    (user_head,) = heads_of(graph)
+    assert graph[user_head][1] == {template_head}, "the user's revision follows the head"
+    project.uv_run("alembic", "upgrade", "head", env=env)
+    sqlite_rows(database, "INSERT INTO orders (customer) VALUES ('alice')")
+    commit_all(path, "Orders")
+
+    result = update(path, "-d", f"{option}=true")
+
+    assert conflicted_files(path) == []
+    commands = message_commands(result.stdout)
+    assert commands == [
+        "uv sync",
+        "uv run alembic heads",
+        MERGE_COMMAND,
+        "uv run alembic upgrade head",
+        "uv run pytest",
+    ], result.stdout
+    project.run("uv", "sync")
+    heads = alembic_heads(project, env)
+    assert len(heads) > 1 and user_head in heads, "the update should fork the history"
+    # Before the merge, what fails says what to run.
+    refused = project.uv_run("alembic", "upgrade", "head", env=env, check=False)
+    assert refused.returncode != 0
+    assert MERGE_COMMAND in refused.stdout, refused.stdout
+    assert applied(database) == {user_head}
+    one_head = project.uv_run(
+        *("pytest", "-q", "-p", "no:cacheprovider", "tests/test_migrations.py", "-k", "one_head"),
+        check=False,
+    )
+    assert one_head.returncode != 0
+    assert MERGE_COMMAND in one_head.stdout, one_head.stdout
+
+    # What the message says: merge (there is more than one head), upgrade.
+    project.run(*shlex.split(MERGE_COMMAND), env=env)
+    (merged,) = alembic_heads(project, env)
+    assert revision_graph(versions)[merged][1] == heads
+    items = [("kept",)]
+    if option == "auth":
+        # The README: items need an owner, so the users revision stops, changing nothing,
+        # while there are items; here the user chooses to empty the table.
+        stopped = project.uv_run("alembic", "upgrade", "head", env=env, check=False)
+        assert stopped.returncode != 0
+        assert "owner_id" in stopped.stdout, stopped.stdout
+        assert applied(database) == {user_head}
+        assert "users" not in sqlite_tables(database)
+        sqlite_rows(database, "DELETE FROM items")
+        items = []
+    project.uv_run("alembic", "upgrade", "head", env=env)
+
+    assert applied(database) == {merged}
+    assert new_schema[1] in sqlite_columns(database, new_schema[0])
+    assert sqlite_rows(database, "SELECT name FROM items") == items
+    assert sqlite_rows(database, "SELECT customer FROM orders") == [("alice",)]
+    project.uv_run("alembic", "check", env=env)  # the upgraded database matches the models
+    project.uv_run("ruff", "check", "--no-cache")
+    project.uv_run("ruff", "format", "--check", "--no-cache")
+    project.uv_run("mypy")
+    # The contract fuzzer (most of the suite's time) has nothing to do with migrations; the
+    # main update scenario above runs it.
+    tests = project.uv_run(
+        *("pytest", "-q", "-p", "no:cacheprovider", "--deselect", "tests/test_contract.py")
+    )
+    assert " passed" in tests.stdout, tests.stdout
 
 
 # ---------------------------------------------------------------------------

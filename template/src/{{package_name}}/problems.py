@@ -13,6 +13,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 
 from .errors import AppError, DatabaseUnavailableError
+from .http_methods import allowed_methods
 
 logger = structlog.stdlib.get_logger(__name__)
 
@@ -98,12 +99,17 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)  # noqa: S101 - registered for HTTPException only
+    headers = exc.headers
+    if exc.status_code == 405 and (allowed := allowed_methods(request.app.routes, request.scope)):
+        # The router's `Allow` names the methods of the first route that matched the
+        # path only; RFC 9110 wants every method of the path.
+        headers = {**(headers or {}), "Allow": ", ".join(allowed)}
     return problem_response(
         status=exc.status_code,
         code=_HTTP_ERROR_CODES.get(exc.status_code, f"http_{exc.status_code}"),
         detail=str(exc.detail) if exc.detail else None,
         instance=request.url.path,
-        headers=exc.headers,
+        headers=headers,
     )
 
 
@@ -151,12 +157,14 @@ def add_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     for database_error in (sa_exc.DBAPIError, sa_exc.TimeoutError, ConnectionError, TimeoutError):
         app.add_exception_handler(database_error, _database_error)
-    _document_problem_media_type(app)
+    _document_problems(app)
 
 
-def _document_problem_media_type(app: FastAPI) -> None:
-    """Error responses are `application/problem+json`: say so in the OpenAPI schema
-    (FastAPI documents every response model as `application/json`)."""
+def _document_problems(app: FastAPI) -> None:
+    """Complete the OpenAPI schema: error responses are `application/problem+json`
+    (FastAPI documents every response model as `application/json`), and every operation
+    that reads a body documents 400, FastAPI's answer to a body it cannot parse at all
+    (JSON that is not UTF-8, a broken form; malformed JSON is a 422)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -165,7 +173,19 @@ def _document_problem_media_type(app: FastAPI) -> None:
         schema = build()  # also cached as app.openapi_schema: changed in place below
         for path_item in schema.get("paths", {}).values():
             for operation in path_item.values():
-                for status, response in operation.get("responses", {}).items():
+                responses = operation.setdefault("responses", {})
+                if "requestBody" in operation and "400" not in responses:
+                    problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+                    responses["400"] = {
+                        "description": "The request body could not be parsed",
+                        "content": {"application/json": problem},
+                    }
+                    operation["responses"] = responses = dict(sorted(responses.items()))
+                    components = schema.setdefault("components", {})
+                    components.setdefault("schemas", {}).setdefault(
+                        "Problem", Problem.model_json_schema()
+                    )
+                for status, response in responses.items():
                     content = response.get("content", {})
                     if status[:1] in "45" and "application/json" in content:
                         content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")

@@ -9,6 +9,7 @@ import structlog
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .logs import redacting_credentials
 from .problems import problem_response
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -46,7 +47,10 @@ class RequestContextMiddleware:
             await send(message)
 
         start = time.perf_counter()
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        with (
+            structlog.contextvars.bound_contextvars(request_id=request_id),
+            redacting_credentials(scope["headers"]),
+        ):
             try:
                 await self.app(scope, receive, send_with_request_id)
             except Exception:

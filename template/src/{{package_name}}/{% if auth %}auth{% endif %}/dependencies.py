@@ -1,5 +1,5 @@
-"""Who is calling: `CurrentUserDep` and `SuperuserDep`, and the auth machinery the app
-builds (`PasswordHasherDep`, `LoginRateLimiterDep`)."""
+"""Who is calling: `CurrentUserDep` and `SuperuserDep`, the client's address, and the
+auth machinery the app builds (`PasswordHasherDep`, `LoginRateLimiterDep`)."""
 
 from typing import Annotated, cast
 
@@ -26,6 +26,12 @@ def get_password_hasher(request: Request) -> PasswordHasher:
 def get_login_rate_limiter(request: Request) -> LoginRateLimiter:
     """The app's limiter, made by the lifespan; tests override this."""
     return cast(LoginRateLimiter, request.app.state.login_rate_limiter)
+
+
+def client_address(request: Request) -> str:
+    """The client's address as the server resolved it. Never read `X-Forwarded-For`
+    here: uvicorn applies it, only from the proxies in `FORWARDED_ALLOW_IPS`."""
+    return request.client.host if request.client else "unknown"
 
 
 PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]

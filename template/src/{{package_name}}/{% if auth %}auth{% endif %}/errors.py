@@ -74,6 +74,16 @@ class InactiveUserError(ForbiddenError):
         super().__init__("This account is deactivated")
 
 
+class InvalidCurrentPasswordError(ForbiddenError):
+    """The password given to confirm a change of email or password is not the account's."""
+
+    code = "invalid_current_password"
+    title = "Invalid current password"
+
+    def __init__(self) -> None:
+        super().__init__("current_password is not this account's password")
+
+
 class SuperuserRequiredError(ForbiddenError):
     code = "superuser_required"
     title = "Superuser required"

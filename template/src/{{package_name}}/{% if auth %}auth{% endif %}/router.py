@@ -7,7 +7,7 @@ from ..dependencies import SessionDep, SettingsDep
 from ..problems import problem_responses
 from ..users.models import EMAIL_MAX_LENGTH
 from . import service
-from .dependencies import LoginRateLimiterDep, PasswordHasherDep
+from .dependencies import LoginRateLimiterDep, PasswordHasherDep, client_address
 from .errors import RefreshTokenReusedError
 from .schemas import RefreshRequest, TokenPair
 
@@ -24,10 +24,11 @@ async def login(
     limiter: LoginRateLimiterDep,
 ) -> TokenPair:
     """OAuth2 password flow: the email as `username`, and the password, as a form."""
-    address = request.client.host if request.client else "unknown"
-    await limiter.hit(email=form.username[:EMAIL_MAX_LENGTH], address=address)
-    user = await service.authenticate(session, hasher, form.username, form.password)
-    return await service.issue_tokens(session, settings, user)
+    email, address = form.username[:EMAIL_MAX_LENGTH], client_address(request)
+    await limiter.hit(email=email, address=address)
+    pair = await service.login(session, settings, hasher, form.username, form.password)
+    await limiter.succeeded(email=email, address=address)
+    return pair
 
 
 @router.post("/refresh", responses=problem_responses(401, 413))

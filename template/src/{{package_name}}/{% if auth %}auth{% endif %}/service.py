@@ -1,5 +1,6 @@
-"""Authentication use cases: log in, refresh, log out, and who a token belongs to.
-Knows nothing of HTTP; only flushes (the caller owns the transaction)."""
+"""Authentication use cases: log in, refresh, log out, who a token belongs to, and
+signing a user out everywhere. Knows nothing of HTTP; only flushes (the caller owns the
+transaction)."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -8,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..settings import Settings
 from ..users import repository as users_repository
-from ..users.models import EMAIL_MAX_LENGTH, User
+from ..users.models import EMAIL_MAX_LENGTH, User, new_security_stamp
 from ..users.passwords import PasswordHasher
 from ..users.schemas import PASSWORD_MAX_LENGTH
 from . import repository, tokens
@@ -49,10 +50,25 @@ async def authenticate(
     return user
 
 
+async def login(
+    session: AsyncSession, settings: Settings, hasher: PasswordHasher, email: str, password: str
+) -> TokenPair:
+    """A token pair for the active user with this email and password."""
+    user = await authenticate(session, hasher, email, password)
+    stamp = user.security_stamp
+    current = await users_repository.get_locked(session, user.id)
+    if current is None or current.security_stamp != stamp or not current.is_active:
+        # Changed while the password was being checked: a new password, a deactivation.
+        raise InvalidCredentialsError
+    return await issue_tokens(session, settings, current)
+
+
 async def issue_tokens(
     session: AsyncSession, settings: Settings, user: User, *, family_id: str | None = None
 ) -> TokenPair:
-    """A new access token and a new refresh token, in `family_id` or a new family."""
+    """A new access token and a new refresh token, in `family_id` or a new family. The
+    caller has read `user` with `users.repository.get_locked`: a concurrent change that
+    revokes the user's tokens then also revokes this one."""
     now = datetime.now(UTC)
     refresh_token = tokens.new_refresh_token()
     session.add(
@@ -66,7 +82,7 @@ async def issue_tokens(
     )
     await session.flush()
     return TokenPair(
-        access_token=tokens.create_access_token(user.id, settings, now=now),
+        access_token=tokens.create_access_token(user.id, user.security_stamp, settings, now=now),
         refresh_token=refresh_token,
         expires_in=settings.access_token_minutes * 60,
     )
@@ -77,12 +93,18 @@ async def refresh(session: AsyncSession, settings: Settings, refresh_token: str)
     revokes its family and raises `RefreshTokenReusedError`: the caller must commit
     before answering, or the revocation is rolled back."""
     now = datetime.now(UTC)
-    stored = await _usable_token(session, refresh_token, now)
+    token_hash = tokens.hash_refresh_token(refresh_token)
+    found = await repository.get_by_hash(session, token_hash, lock=False)
+    if found is None:
+        raise InvalidRefreshTokenError
+    # The user's row first, then the token's: the order in which `revoke_sessions` writes
+    # them, so that the two wait for each other instead of deadlocking or missing a token.
+    user = await users_repository.get_locked(session, found.user_id)
+    stored = await _usable_token(session, token_hash, now)
     if stored.used_at is not None:
         await repository.revoke_family(session, stored.family_id, now)
         await session.flush()
         raise RefreshTokenReusedError
-    user = await users_repository.get(session, stored.user_id)
     if user is None or not user.is_active:
         raise InvalidRefreshTokenError
     stored.used_at = now
@@ -99,18 +121,29 @@ async def logout(session: AsyncSession, refresh_token: str) -> None:
     await session.flush()
 
 
+async def revoke_sessions(session: AsyncSession, user: User) -> None:
+    """Sign the user out everywhere: a new security stamp, so that every access token
+    issued before is refused, and every refresh token revoked. For the changes that alter
+    what the tokens vouch for (password, email, activation, privileges), in their
+    transaction, once the user's row is written."""
+    user.security_stamp = new_security_stamp()
+    await repository.revoke_for_user(session, user.id, datetime.now(UTC))
+    await session.flush()
+
+
 async def user_for_access_token(session: AsyncSession, settings: Settings, token: str) -> User:
-    """The active user an access token was issued to."""
-    user = await users_repository.get(session, tokens.decode_access_token(token, settings))
-    if user is None:
+    """The active user an access token was issued to, if nothing revoked it since."""
+    claims = tokens.decode_access_token(token, settings)
+    user = await users_repository.get(session, claims.user_id)
+    if user is None or user.security_stamp != claims.security_stamp:
         raise InvalidTokenError
     if not user.is_active:
         raise InactiveUserError
     return user
 
 
-async def _usable_token(session: AsyncSession, refresh_token: str, now: datetime) -> RefreshToken:
-    stored = await repository.get_by_hash(session, tokens.hash_refresh_token(refresh_token))
+async def _usable_token(session: AsyncSession, token_hash: str, now: datetime) -> RefreshToken:
+    stored = await repository.get_by_hash(session, token_hash)
     if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
         raise InvalidRefreshTokenError
     return stored

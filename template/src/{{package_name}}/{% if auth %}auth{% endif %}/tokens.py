@@ -1,24 +1,67 @@
-"""Access tokens (JWT, HS256) and opaque refresh token values."""
+"""Access tokens (JWT, HS256), the key that signs them, and opaque refresh token values."""
 
 import hashlib
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import jwt
+import structlog
 
-from ..settings import Settings
+from ..settings import DEV_AUTH_SECRET_KEY, Settings
+from ..users.models import MAX_USER_ID
 from .errors import InvalidTokenError
 
 ALGORITHM = "HS256"
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
-_REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "type"]
+_REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "type", "stamp"]
+_EXPLICIT_DEVELOPMENT = ("development", "test")
+
+logger = structlog.stdlib.get_logger(__name__)
 
 
-def create_access_token(user_id: int, settings: Settings, *, now: datetime | None = None) -> str:
+class AccessToken(NamedTuple):
+    """What a valid access token says: whose it is, and under which security stamp."""
+
+    user_id: int
+    security_stamp: str
+
+
+class PublicSigningKeyError(RuntimeError):
+    """The server would sign tokens with the development key, which is public."""
+
+
+def check_signing_key(settings: Settings) -> None:
+    """Refuse the public development key unless `ENVIRONMENT` is explicitly `development`
+    or `test`: anyone can forge tokens signed with it, a superuser's included. A
+    deployment that forgot both `ENVIRONMENT` and `AUTH_SECRET_KEY` must not start."""
+    if settings.auth_secret_key.get_secret_value() != DEV_AUTH_SECRET_KEY:
+        return
+    explicit = "environment" in settings.model_fields_set
+    if not explicit or settings.environment not in _EXPLICIT_DEVELOPMENT:
+        msg = (
+            "AUTH_SECRET_KEY is not set, and the development key that would sign the access "
+            "tokens is public: set AUTH_SECRET_KEY to at least 32 random characters (e.g. "
+            "`openssl rand -hex 32`), or, on a development machine, ENVIRONMENT=development"
+        )
+        raise PublicSigningKeyError(msg)
+    if settings.environment == "development":
+        logger.warning(
+            "auth_development_key",
+            detail="access tokens are signed with the public development key: "
+            "anyone can forge them; set AUTH_SECRET_KEY anywhere but on your machine",
+        )
+
+
+def create_access_token(
+    user_id: int, security_stamp: str, settings: Settings, *, now: datetime | None = None
+) -> str:
+    """A signed access token for the user, valid while their security stamp is unchanged."""
     now = now or datetime.now(UTC)
     claims = {
         "sub": str(user_id),
+        "stamp": security_stamp,
         "type": ACCESS_TOKEN_TYPE,
         "iat": now,
         "exp": now + timedelta(minutes=settings.access_token_minutes),
@@ -27,8 +70,9 @@ def create_access_token(user_id: int, settings: Settings, *, now: datetime | Non
     return jwt.encode(claims, settings.auth_secret_key.get_secret_value(), algorithm=ALGORITHM)
 
 
-def decode_access_token(token: str, settings: Settings) -> int:
-    """The user id in a valid, unexpired access token; `InvalidTokenError` otherwise."""
+def decode_access_token(token: str, settings: Settings) -> AccessToken:
+    """The claims of a valid, unexpired access token; `InvalidTokenError` otherwise,
+    also for a subject that is not a user id (a canonical integer the id column holds)."""
     try:
         claims = jwt.decode(
             token,
@@ -38,13 +82,26 @@ def decode_access_token(token: str, settings: Settings) -> int:
         )
     except jwt.InvalidTokenError as exc:
         raise InvalidTokenError from exc
-    subject = claims["sub"]
-    if claims["type"] != ACCESS_TOKEN_TYPE or not (subject.isascii() and subject.isdigit()):
+    user_id = _user_id(claims["sub"])
+    stamp = claims["stamp"]
+    if claims["type"] != ACCESS_TOKEN_TYPE or user_id is None or not isinstance(stamp, str):
         raise InvalidTokenError
-    return int(subject)
+    return AccessToken(user_id, stamp)
+
+
+def _user_id(subject: object) -> int | None:
+    """The id in `subject` if it is one, written as `create_access_token` writes it."""
+    max_digits = len(str(MAX_USER_ID))
+    if not isinstance(subject, str) or not 0 < len(subject) <= max_digits:
+        return None
+    if not (subject.isascii() and subject.isdigit()) or subject.startswith("0"):
+        return None
+    user_id = int(subject)
+    return user_id if user_id <= MAX_USER_ID else None
 
 
 def new_refresh_token() -> str:
+    """A new refresh token value: 256 random bits, URL-safe."""
     return secrets.token_urlsafe(32)
 
 

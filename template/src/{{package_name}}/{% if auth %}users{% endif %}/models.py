@@ -1,3 +1,4 @@
+import secrets
 from datetime import UTC, datetime
 
 from sqlalchemy import Boolean, String, false, func, true
@@ -7,10 +8,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..database import Base, UTCDateTime
 
 EMAIL_MAX_LENGTH = 254
+SECURITY_STAMP_LENGTH = 32
+MAX_USER_ID = 2**31 - 1
+"""The largest id the `id` column holds on every database (PostgreSQL's `integer`)."""
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_security_stamp() -> str:
+    """A random value that changes whenever the account's tokens must stop working."""
+    return secrets.token_hex(SECURITY_STAMP_LENGTH // 2)
 
 
 def _created_at(context: DefaultExecutionContext) -> datetime:
@@ -29,6 +38,12 @@ class User(Base):
     hashed_password: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     is_superuser: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    security_stamp: Mapped[str] = mapped_column(
+        String(SECURITY_STAMP_LENGTH), default=new_security_stamp
+    )
+    """Carried by every access token; a new one (password, email, activation or privilege
+    change) refuses the tokens issued before. A new account has its own, so a token never
+    passes for another account that later gets the same id."""
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=_utcnow, server_default=func.now()
     )

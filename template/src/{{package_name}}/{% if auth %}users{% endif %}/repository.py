@@ -23,3 +23,10 @@ async def list_page(session: AsyncSession, *, limit: int, offset: int) -> Sequen
 
 async def count(session: AsyncSession) -> int:
     return await session.scalar(select(func.count()).select_from(User)) or 0
+
+
+async def get_locked(session: AsyncSession, user_id: int) -> User | None:
+    """The user, re-read, its row share-locked until the transaction ends (PostgreSQL):
+    a concurrent change that revokes the user's tokens waits for this transaction, or
+    this read waits for it and sees its new security stamp."""
+    return await session.get(User, user_id, with_for_update={"read": True}, populate_existing=True)

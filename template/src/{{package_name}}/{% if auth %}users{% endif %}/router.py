@@ -1,8 +1,14 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 
-from ..auth.dependencies import CurrentUserDep, PasswordHasherDep, SuperuserDep
+from ..auth.dependencies import (
+    CurrentUserDep,
+    LoginRateLimiterDep,
+    PasswordHasherDep,
+    SuperuserDep,
+    client_address,
+)
 from ..dependencies import SessionDep
 from ..problems import problem_responses
 from . import service
@@ -11,6 +17,8 @@ from .schemas import UserCreate, UserPage, UserRead, UserUpdate, UserUpdateMe
 MAX_PAGE_SIZE = 100
 MAX_INT32 = 2**31 - 1
 
+# In paths as `{user_id:int}`: only digits route there, so `/users/me` is never taken for
+# an id (DELETE /users/me is a 405, and `Allow` on /users/me does not list DELETE).
 UserId = Annotated[int, Path(ge=1, le=MAX_INT32)]
 
 router = APIRouter(prefix="/users", tags=["users"], responses=problem_responses(422, 503))
@@ -28,11 +36,21 @@ async def read_me(user: CurrentUserDep) -> UserRead:
     return UserRead.model_validate(user)
 
 
-@router.patch("/me", responses=_AUTHENTICATED | problem_responses(409, 413))
+@router.patch("/me", responses=_AUTHENTICATED | problem_responses(409, 413, 429))
 async def update_me(
-    data: UserUpdateMe, user: CurrentUserDep, session: SessionDep, hasher: PasswordHasherDep
+    data: UserUpdateMe,
+    user: CurrentUserDep,
+    request: Request,
+    session: SessionDep,
+    hasher: PasswordHasherDep,
+    limiter: LoginRateLimiterDep,
 ) -> UserRead:
-    return UserRead.model_validate(await service.update_user(session, hasher, user, data))
+    """Change your email or password, confirmed by `current_password` (a wrong or missing
+    one is a 403, and counts as a login attempt). It signs you out everywhere, this session
+    included: log in again."""
+    if data.changes_credentials:
+        await limiter.hit(email=user.email, address=client_address(request))
+    return UserRead.model_validate(await service.update_me(session, hasher, user, data))
 
 
 @router.get("", responses=_AUTHENTICATED)
@@ -51,12 +69,12 @@ async def list_users(
     )
 
 
-@router.get("/{user_id}", responses=_AUTHENTICATED | problem_responses(404))
+@router.get("/{user_id:int}", responses=_AUTHENTICATED | problem_responses(404))
 async def get_user(user_id: UserId, _: SuperuserDep, session: SessionDep) -> UserRead:
     return UserRead.model_validate(await service.get_user(session, user_id))
 
 
-@router.patch("/{user_id}", responses=_AUTHENTICATED | problem_responses(404, 409, 413))
+@router.patch("/{user_id:int}", responses=_AUTHENTICATED | problem_responses(404, 409, 413))
 async def update_user(
     user_id: UserId,
     data: UserUpdate,
@@ -68,7 +86,7 @@ async def update_user(
 
 
 @router.delete(
-    "/{user_id}",
+    "/{user_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=_AUTHENTICATED | problem_responses(404),
 )

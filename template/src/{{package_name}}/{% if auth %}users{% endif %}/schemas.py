@@ -32,8 +32,8 @@ class UserCreate(BaseModel):
     password: Password
 
 
-class UserUpdateMe(BaseModel):
-    """Partial update of one's own account: only the fields present change."""
+class _AccountChange(BaseModel):
+    """Partial update of an account: only the fields present change."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -50,8 +50,26 @@ class UserUpdateMe(BaseModel):
         return self
 
 
-class UserUpdate(UserUpdateMe):
-    """What a superuser may change in any account."""
+class UserUpdateMe(_AccountChange):
+    """A change of one's own email or password, confirmed by the current password."""
+
+    current_password: Annotated[
+        str | None,
+        Field(
+            max_length=PASSWORD_MAX_LENGTH,
+            description="The account's password: required to change the email or the password",
+        ),
+        WithJsonSchema({"type": "string", "maxLength": PASSWORD_MAX_LENGTH}),
+    ] = None
+
+    @property
+    def changes_credentials(self) -> bool:
+        """Whether the email or the password changes (then the current password is checked)."""
+        return bool(self.model_fields_set & {"email", "password"})
+
+
+class UserUpdate(_AccountChange):
+    """What a superuser may change in any account, without its password."""
 
     is_active: Annotated[bool | None, WithJsonSchema({"type": "boolean"})] = None
     is_superuser: Annotated[bool | None, WithJsonSchema({"type": "boolean"})] = None

@@ -2,15 +2,22 @@
 nothing of HTTP. Only flushes: the caller owns the transaction."""
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..auth import service as auth_service
+from ..auth.errors import InvalidCurrentPasswordError
 from . import repository
 from .errors import EmailTakenError, UserNotFoundError
 from .models import User
 from .passwords import PasswordHasher
 from .schemas import UserCreate, UserUpdate, UserUpdateMe
+
+_SIGNS_OUT = frozenset({"email", "password", "is_active", "is_superuser"})
+"""Fields whose change revokes the user's tokens: who they are, how they prove it,
+whether they may act, and what they may do."""
 
 
 async def create_user(
@@ -45,23 +52,52 @@ async def list_users(
     return page, await repository.count(session)
 
 
-async def update_user(
+async def update_me(
     session: AsyncSession, hasher: PasswordHasher, user: User, data: UserUpdateMe
 ) -> User:
-    """Apply the fields set in `data` (`UserUpdate` also changes the flags)."""
-    for field, value in data.model_dump(exclude_unset=True).items():
-        if field == "password":
-            user.hashed_password = await hasher.hash(value)
-        else:
-            setattr(user, field, value)
-    await _flush_unique_email(session)
-    return user
+    """Change one's own email or password: `data.current_password` must be the account's
+    password (`InvalidCurrentPasswordError`, also when it is missing)."""
+    changes = data.model_dump(exclude_unset=True, exclude={"current_password"})
+    if changes:
+        # A missing password costs a verification too: it answers no faster.
+        given = data.current_password or ""
+        valid, _ = await hasher.verify_and_update(given, user.hashed_password)
+        if not valid or data.current_password is None:
+            raise InvalidCurrentPasswordError
+    return await _apply(session, hasher, user, changes)
+
+
+async def update_user(
+    session: AsyncSession, hasher: PasswordHasher, user: User, data: UserUpdate
+) -> User:
+    """Apply the fields set in `data`, as a superuser does: no password needed."""
+    return await _apply(session, hasher, user, data.model_dump(exclude_unset=True))
 
 
 async def update_user_by_id(
     session: AsyncSession, hasher: PasswordHasher, user_id: int, data: UserUpdate
 ) -> User:
     return await update_user(session, hasher, await get_user(session, user_id), data)
+
+
+async def _apply(
+    session: AsyncSession, hasher: PasswordHasher, user: User, changes: dict[str, Any]
+) -> User:
+    """Apply `changes`. A change of what the user's tokens vouch for (any field in
+    `_SIGNS_OUT`) signs the user out everywhere, in the same transaction."""
+    signs_out = False
+    for field, value in changes.items():
+        if field == "password":
+            user.hashed_password = await hasher.hash(value)
+        elif getattr(user, field) == value:
+            continue
+        else:
+            setattr(user, field, value)
+        signs_out = signs_out or field in _SIGNS_OUT
+    await _flush_unique_email(session)
+    if signs_out:
+        await auth_service.revoke_sessions(session, user)
+    return user
 
 
 async def delete_user(session: AsyncSession, user_id: int) -> None:
