@@ -25,7 +25,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_DIR = ROOT.parent / "shared" / "seed"
+SEED_DIR = Path(os.environ.get("TEMPLATE_TEST_SEED_DIR") or ROOT.parent / "shared" / "seed")
+"""Reference copies beside the repository (the agent file); TEMPLATE_TEST_SEED_DIR elsewhere."""
 
 PYTHON_VERSIONS = ("3.13", "3.12", "3.11")
 DEFAULT_ANSWERS: Mapping[str, str] = {

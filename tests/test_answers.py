@@ -3,8 +3,9 @@
 Property tests render the template (no `uv sync`: fast) with arbitrary one-line text for
 `project_name`, `description` and `author_name`, and read each answer back from the files it
 went into: Python (ast), TOML, YAML, JSON and Markdown (test_validation.py checks that the
-text they refuse, line breaks and control characters, is refused). The nasty answers of support.NASTY_ANSWERS run the generated project's own checks in
-test_generated_project.py; here they are read back from the installed project.
+text they refuse, line breaks and control characters, is refused). The nasty answers of
+support.NASTY_ANSWERS run the generated project's own checks in test_generated_project.py;
+here they are read back from the installed project.
 """
 
 from __future__ import annotations
@@ -200,7 +201,8 @@ def test_nasty_answers_reach_the_app_and_the_metadata_unchanged(nasty_project: P
         "print(json.dumps({'title': create_app().title, 'summary': meta['Summary'],"
         " 'author': meta['Author-email']}))\n"
     )
-    result = nasty_project.uv_run("python", "-c", script)
+    # A development environment: the app refuses to start with the public development key.
+    result = nasty_project.uv_run("python", "-c", script, env={"ENVIRONMENT": "development"})
     values = json.loads(result.stdout.strip().splitlines()[-1])
     assert values["title"] == NASTY_ANSWERS["project_name"]
     assert values["summary"] == NASTY_ANSWERS["description"]

@@ -229,7 +229,9 @@ class StrictLoader(yaml.SafeLoader):
     """PyYAML's safe loader, refusing a key given twice (which it would silently keep)."""
 
 
-def _mapping_without_duplicates(loader: StrictLoader, node: yaml.MappingNode) -> dict[object, object]:
+def _mapping_without_duplicates(
+    loader: StrictLoader, node: yaml.MappingNode
+) -> dict[object, object]:
     keys = [loader.construct_object(key) for key, _ in node.value]
     duplicates = sorted({str(key) for key in keys if keys.count(key) > 1})
     if duplicates:

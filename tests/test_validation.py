@@ -259,8 +259,8 @@ def test_package_name_refuses_the_whole_standard_library(minor: str, tmp_path: P
 def test_validator_refuses_the_listed_names(template: Path, tmp_path: Path, which: str) -> None:
     """The validator reads the lists: the first and last name of each are refused."""
     stdlib, dependencies = reserved_names()
-    names = sorted(name for name in (stdlib if which == "stdlib" else dependencies)
-                   if PACKAGE_PATTERN.fullmatch(name))
+    listed = stdlib if which == "stdlib" else dependencies
+    names = sorted(name for name in listed if PACKAGE_PATTERN.fullmatch(name))
     for name in (names[0], names[-1]):
         with pytest.raises(ValueError, match="the package would shadow it"):
             copier.run_copy(
