@@ -14,6 +14,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_DIR = ROOT.parent / "shared" / "seed"
+SEED_DIR = Path(os.environ.get("TEMPLATE_TEST_SEED_DIR") or ROOT.parent / "shared" / "seed")
+"""Reference copies beside the repository (the agent file); TEMPLATE_TEST_SEED_DIR elsewhere."""
 
 PYTHON_VERSIONS = ("3.13", "3.12", "3.11")
 DEFAULT_ANSWERS: Mapping[str, str] = {
@@ -36,6 +38,36 @@ DEFAULT_ANSWERS: Mapping[str, str] = {
     "observability": "false",
 }
 """Answers that `--defaults` gives; used to key the project cache."""
+
+PWNED = Path(tempfile.gettempdir()) / f"template-tests-pwned-{os.getpid()}"
+"""A file that nothing may create: the nasty answers hold shell commands that would."""
+
+_NASTY_TEXT = (
+    "Ünïcödé \"Quotes\" \\ Back'slash ''' \"\"\" \\n \\x22 \\N{BULLET} "
+    f"$(touch {PWNED}) `touch {PWNED}` ${{HOME}} %s {{0}} {{{{ 7*7 }}}} {{% raw %}} "
+    "– ℹ 😀 日本 # *x* _y_ <b>&amp; [l](u) | ~z~ $m$"
+)
+NASTY_ANSWERS: Mapping[str, str] = {
+    "project_name": f"{_NASTY_TEXT}, a name of more than 100 characters",
+    "description": f"1. {_NASTY_TEXT}, described",
+    "author_name": f"O'Brien \"The \\ Builder\" 日本 $(touch {PWNED})",
+    "author_email": "o'brien+x@example.com",
+    "project_slug": "nasty-answers-with-the-longest-slug-40ch",
+    "package_name": "orders_core_longest_24ch",
+}
+"""Free-text answers that break out of a naive rendering (quotes, backslashes, escapes,
+shell, Jinja and Markdown syntax, non-ASCII look-alikes), with the longest project_slug
+and package_name the validators allow, and a package_name unlike the slug's. A project
+generated with them must pass all its own checks."""
+
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+REFUSED_CHARACTERS = (
+    "".join(chr(code) for code in [*range(0x20), *range(0x7F, 0xA0)])
+    + "\u2028\u2029\ufffe\uffff"
+    + BIDI_CONTROLS
+)
+"""What a one-line answer may not hold (includes/checks.jinja): control characters (C0,
+DEL, C1), line and paragraph separators, bidirectional controls, U+FFFE and U+FFFF."""
 
 POSTGRES_URL = os.environ.get(
     "TEMPLATE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"

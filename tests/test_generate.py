@@ -225,13 +225,61 @@ def test_toml_and_json_files_parse(any_project: Path) -> None:
 # ---------------------------------------------------------------------------
 
 
-def test_agent_is_the_seed_agent(default_project: Path) -> None:
+class StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice (which it would silently keep)."""
+
+
+def _mapping_without_duplicates(
+    loader: StrictLoader, node: yaml.MappingNode
+) -> dict[object, object]:
+    keys = [loader.construct_object(key) for key, _ in node.value]
+    duplicates = sorted({str(key) for key in keys if keys.count(key) > 1})
+    if duplicates:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"duplicate keys {duplicates}", node.start_mark
+        )
+    return loader.construct_mapping(node)
+
+
+StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
+)
+
+FRONTMATTER = re.compile(r"---\n(?P<front>.*?)\n---\n(?P<body>.*)", re.DOTALL)
+
+
+def test_agent_frontmatter_is_strict_yaml(default_project: Path) -> None:
     agent = default_project / ".claude" / "agents" / "python-backend-engineer.md"
     assert agent.is_file(), f"{agent} was not generated"
+    raw = agent.read_bytes()
+    assert b"\r" not in raw, "CRLF line endings: Claude Code skips such agents"
+    match = FRONTMATTER.fullmatch(raw.decode())
+    assert match, f"{agent} does not start with a --- frontmatter block"
+    try:
+        front = yaml.load(match["front"], Loader=StrictLoader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        pytest.fail(f"the frontmatter of {agent.name} is not valid YAML: {exc}", pytrace=False)
+    assert set(front) == {"name", "description", "model", "color"}, front
+    assert all(isinstance(value, str) and value for value in front.values()), front
+    # One line: Claude Code ignores a description folded over several lines.
+    assert "\n" not in match["front"].split("description: ", 1)[1].split("\nmodel:")[0]
+
+
+def test_agent_says_what_the_seed_agent_says(default_project: Path) -> None:
+    """Same name, description, model, colour and body, word for word, as the seed (whose
+    frontmatter is read line by line: it is not valid YAML)."""
+    agent = default_project / ".claude" / "agents" / "python-backend-engineer.md"
     seed = SEED_DIR / "python-backend-engineer.md"
     if not seed.is_file():
         pytest.skip(f"reference copy {seed} is not present beside the repository")
-    assert agent.read_bytes() == seed.read_bytes(), f"{agent} differs from {seed}"
+    seed_match = FRONTMATTER.fullmatch(seed.read_text())
+    assert seed_match, f"{seed} does not start with a --- frontmatter block"
+    seed_front = dict(line.split(": ", 1) for line in seed_match["front"].splitlines())
+    match = FRONTMATTER.fullmatch(agent.read_text())
+    assert match
+    front = yaml.load(match["front"], Loader=StrictLoader)  # noqa: S506 - a safe loader
+    assert front == seed_front
+    assert match["body"] == seed_match["body"]
 
 
 def _strings(value: object, path: str = "") -> list[tuple[str, str]]:
@@ -264,6 +312,50 @@ def test_mcp_config_references_keys_without_holding_them(default_project: Path) 
             secrets.append(f"{json_path} = {value!r} looks like a literal key")
     assert not secrets, "literal secrets in .mcp.json:\n" + "\n".join(secrets)
     assert references, ".mcp.json references no ${...} variable for the API keys"
+
+
+def expand_like_claude_code(value: str, env: dict[str, str]) -> tuple[str, list[str]]:
+    """Claude Code's expansion of `${VAR}` and `${VAR:-default}` in .mcp.json: the value,
+    and the variables it found neither set nor defaulted (which it reports as errors)."""
+    missing: list[str] = []
+
+    def expand(match: re.Match[str]) -> str:
+        name, has_default, default = match["content"].partition(":-")
+        if name in env:
+            return env[name]
+        if has_default:
+            return default
+        missing.append(name)
+        return match[0]
+
+    return re.sub(r"\$\{(?P<content>[^}]+)\}", expand, value), missing
+
+
+def test_mcp_config_loads_with_no_key_set(default_project: Path) -> None:
+    """Every reference has a default, so an unset key leaves nothing unresolved; with a
+    key set, its value is what is sent."""
+    config = json.loads((default_project / ".mcp.json").read_text())
+    references = [v for _, v in _strings(config) if "${" in v]
+    assert references
+    for value in references:
+        expanded, missing = expand_like_claude_code(value, {})
+        assert not missing, f"{value!r}: {missing} unset and without a default"
+        assert "${" not in expanded
+    keys = {name: f"key-of-{name}" for name in ("CONTEXT7_API_KEY", "REF_API_KEY")}
+    sent = {expand_like_claude_code(value, keys)[0] for value in references}
+    assert sent == set(keys.values()), sent
+
+
+def test_readme_says_which_server_needs_which_key(default_project: Path) -> None:
+    config = json.loads((default_project / ".mcp.json").read_text())
+    readme = (default_project / "README.md").read_text()
+    for server, settings in config["mcpServers"].items():
+        variables = re.findall(r"\$\{(\w+)", json.dumps(settings))
+        assert variables, server
+        rows = [line for line in readme.splitlines() if line.startswith(f"| {server} |")]
+        assert len(rows) == 1, f"README has no table row for the {server} server"
+        for variable in variables:
+            assert f"`{variable}`" in rows[0], (server, variable, rows[0])
 
 
 def test_claude_md_names_the_package_and_the_test_command(template: Path, tmp_path: Path) -> None:

@@ -3,8 +3,10 @@
 The matrix covers the options pairwise: `worker`, `cache` and `observability` are each on
 and off at least once, every two of them are on together (and in each on/off mix), all
 three are on and all off; each database and Python version appears, and `auth` both ways.
-The default project and the all-on SQLite project are the fast subset; the rest is marked
-slow.
+The nasty answers (support.NASTY_ANSWERS: quotes, escapes, shell and Markdown syntax in the
+free-text answers, the longest slug and package name) are checked with every option on.
+The default project, the all-on SQLite project and the nasty SQLite one are the fast
+subset; the rest is marked slow.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from support import POSTGRES_URL, Project, ProjectCache, psql, require_postgres
+from support import NASTY_ANSWERS, POSTGRES_URL, Project, ProjectCache, psql, require_postgres
 
 ALL_OPTIONS = {"worker": "true", "cache": "true", "observability": "true"}
 
@@ -42,6 +44,12 @@ MATRIX = [
     pytest.param(
         {"python_version": "3.11", "cache": "true", "observability": "true"},
         id="sqlite-cache-observability-py3.11",
+        marks=pytest.mark.slow,
+    ),
+    pytest.param({**NASTY_ANSWERS, **ALL_OPTIONS}, id="nasty-answers-sqlite-all-options-py3.13"),
+    pytest.param(
+        {**NASTY_ANSWERS, "database": "postgresql", **ALL_OPTIONS},
+        id="nasty-answers-postgresql-all-options-py3.13",
         marks=pytest.mark.slow,
     ),
 ]

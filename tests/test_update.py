@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import ast
 import itertools
+import json
+import re
 import shlex
 import shutil
 import sqlite3
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -615,3 +618,61 @@ def test_turning_on_an_option_that_brings_a_migration(
         *("pytest", "-q", "-p", "no:cacheprovider", "--deselect", "tests/test_contract.py")
     )
     assert " passed" in tests.stdout, tests.stdout
+
+
+# ---------------------------------------------------------------------------
+# The README's first command: the source it records must serve later updates
+# ---------------------------------------------------------------------------
+
+RELEASE_NOTE = "template/RELEASE-NOTE.md"
+
+
+def readme_first_command() -> str:
+    """The command of the README's first `sh` block (the way to generate a service)."""
+    text = (ROOT / "README.md").read_text()
+    match = re.search(r"```sh\n(.*?)```", text, re.DOTALL)
+    assert match, "README.md has no ```sh block"
+    lines = [line for line in match[1].splitlines() if line.strip()]
+    assert len(lines) == 1, f"the README's first block is not one command: {lines}"
+    return lines[0]
+
+
+def test_readme_first_command_records_a_source_update_can_use(tmp_path: Path) -> None:
+    """In a clone of the template (with a release tag), generate exactly as the README says;
+    after a new release, `copier check-update` sees it and `copier update` takes it."""
+    origin = tmp_path / "origin"
+    snapshot_template(origin)
+    git("init", "-q", "-b", "main", cwd=origin)
+    commit_all(origin, "v1.0.0")
+    git("tag", "v1.0.0", cwd=origin)
+    clone = tmp_path / "work" / "fastapi-service-template"
+    clone.parent.mkdir()
+    git("clone", "-q", str(origin), str(clone), cwd=clone.parent)
+
+    command = readme_first_command()
+    assert command.startswith("uvx copier copy "), command
+    # The README's shell line, run by a shell in the clone; `uvx copier` is this
+    # environment's copier (the locked version, no download).
+    local = command.replace("uvx copier", f"{shlex.quote(sys.executable)} -m copier", 1)
+    run(["bash", "-c", local], cwd=clone, timeout=300)
+    project = clone.parent / "my-service"
+    assert (project / ".copier-answers.yml").is_file(), f"{command!r} did not generate {project}"
+    git("init", "-q", "-b", "main", cwd=project)
+    commit_all(project, "Generate from template")
+
+    # A new release of the template, in the clone (as `git pull` would bring it).
+    (clone / RELEASE_NOTE).write_text("Released in v1.1.0.\n")
+    commit_all(clone, "v1.1.0")
+    git("tag", "v1.1.0", cwd=clone)
+
+    check = copier_cli("check-update", "--output-format", "json", cwd=project)
+    report = json.loads(check.stdout.strip().splitlines()[-1])
+    assert report["update_available"] is True, check.stdout
+    assert report["latest_version"] == "1.1.0", check.stdout
+
+    update(project)
+    assert (project / "RELEASE-NOTE.md").read_text() == "Released in v1.1.0.\n"
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"] == "v1.1.0"
+    commit_all(project, "Update from template")
+    check = copier_cli("check-update", "--output-format", "json", cwd=project)
+    assert json.loads(check.stdout.strip().splitlines()[-1])["update_available"] is False
