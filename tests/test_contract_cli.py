@@ -16,24 +16,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from support import POSTGRES_URL, Project, ProjectCache, psql, require_postgres, tail
+from test_generated_project import MATRIX
 from test_server import DEVELOPMENT, Server
 
-ALL_OPTIONS = {"worker": "true", "cache": "true", "observability": "true"}
-# The answers of test_generated_project's matrix, so that the synced projects are shared.
-CASES = [
-    pytest.param({}, id="sqlite-auth"),
-    pytest.param({"auth": "false", **ALL_OPTIONS}, id="sqlite-noauth-all-options"),
-    pytest.param(
-        {"database": "postgresql", **ALL_OPTIONS},
-        id="postgresql-auth-all-options",
-        marks=pytest.mark.slow,
-    ),
-    pytest.param(
-        {"database": "postgresql", "auth": "false", "worker": "true", "cache": "true"},
-        id="postgresql-noauth-worker-cache",
-        marks=pytest.mark.slow,
-    ),
-]
+# The first four answer sets of test_generated_project's matrix (SQLite with and without auth,
+# PostgreSQL with and without auth; the PostgreSQL ones slow), so the synced projects are shared.
+CASES = MATRIX[:4]
 MAX_EXAMPLES = 15
 SEED = 20_240_601
 CLI_TIMEOUT = 600.0
