@@ -129,7 +129,7 @@ def assert_answers_read_back(project: Path, package: str, answers: dict[str, str
         answers["description"],
         answers["author_name"],
     )
-    defaults = project / "src" / package / "defaults.py"
+    defaults = project / "src" / package / "core" / "defaults.py"
     assert python_constant(defaults, "APP_TITLE") == name
 
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())["project"]

@@ -491,8 +491,8 @@ OBSERVABILITY_DEPENDENCIES = {
     "prometheus-client",
 }
 OBSERVABILITY_FILES = (
-    "src/my_service/tracing.py",
-    "src/my_service/metrics.py",
+    "src/my_service/observability/tracing.py",
+    "src/my_service/observability/metrics.py",
     "tests/test_observability.py",
 )
 
@@ -538,12 +538,12 @@ WORKER_FILES = (
     "migrations/versions/2026_11_26_1400-5d7e1b9c3a26_add_items_processed_at.py",
 )
 CACHE_FILES = (
-    "src/my_service/cache.py",
+    "src/my_service/core/cache.py",
     "src/my_service/items/cache.py",
     "tests/test_cache.py",
     "tests/items/test_cache.py",
 )
-REDIS_FILES = ("src/my_service/redis_client.py", "tests/redis_support.py")
+REDIS_FILES = ("src/my_service/core/redis_client.py", "tests/redis_support.py")
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from ..dependencies import SessionDep, SettingsDep
+from ..core.dependencies import SessionDep, SettingsDep
 from ..users.models import User
 from ..users.passwords import PasswordHasher
 from . import service

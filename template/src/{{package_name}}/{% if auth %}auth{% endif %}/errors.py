@@ -1,6 +1,6 @@
 from typing import ClassVar
 
-from ..errors import AppError
+from ..core.errors import AppError
 
 
 class UnauthorizedError(AppError):

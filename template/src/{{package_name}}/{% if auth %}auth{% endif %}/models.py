@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 from sqlalchemy import ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..database import Base, UTCDateTime
+from ..core.database import Base, UTCDateTime
 
 TOKEN_HASH_LENGTH = 64
 FAMILY_ID_LENGTH = 32

@@ -3,8 +3,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from ..dependencies import SessionDep, SettingsDep
-from ..problems import problem_responses
+from ..core.dependencies import SessionDep, SettingsDep
+from ..core.problems import problem_responses
 from ..users.models import EMAIL_MAX_LENGTH
 from . import service
 from .dependencies import LoginRateLimiterDep, PasswordHasherDep, client_address

@@ -12,7 +12,7 @@ import sys
 
 from pydantic import ValidationError
 
-from ..database import create_engine, create_sessionmaker
+from ..core.database import create_engine, create_sessionmaker
 from ..settings import Settings
 from . import service
 from .errors import EmailTakenError

@@ -1,4 +1,4 @@
-from ..errors import ConflictError, NotFoundError
+from ..core.errors import ConflictError, NotFoundError
 
 
 class UserNotFoundError(NotFoundError):

@@ -5,7 +5,7 @@ from sqlalchemy import Boolean, String, false, func, true
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..database import Base, UTCDateTime
+from ..core.database import Base, UTCDateTime
 
 EMAIL_MAX_LENGTH = 254
 SECURITY_STAMP_LENGTH = 32

@@ -10,8 +10,8 @@ from ..auth.dependencies import (
     client_address,
 )
 from ..auth.errors import InvalidTokenError
-from ..dependencies import SessionDep
-from ..problems import problem_responses
+from ..core.dependencies import SessionDep
+from ..core.problems import problem_responses
 from . import service
 from .errors import UserNotFoundError
 from .schemas import UserCreate, UserPage, UserRead, UserUpdate, UserUpdateMe

@@ -1,0 +1,1 @@
+"""Observability: OpenTelemetry tracing and Prometheus metrics."""
