@@ -1,11 +1,10 @@
 import secrets
-from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, String, false, func, true
-from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy import Boolean, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..core.database import Base, UTCDateTime
+from ..core.database import Base
+from ..core.timestamps import Timestamped
 
 EMAIL_MAX_LENGTH = 254
 SECURITY_STAMP_LENGTH = 32
@@ -13,23 +12,12 @@ MAX_USER_ID = 2**31 - 1
 """The largest id the `id` column holds on every database (PostgreSQL's `integer`)."""
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def new_security_stamp() -> str:
     """A random value that changes whenever the account's tokens must stop working."""
     return secrets.token_hex(SECURITY_STAMP_LENGTH // 2)
 
 
-def _created_at(context: DefaultExecutionContext) -> datetime:
-    """On insert, `updated_at` equals `created_at` (computed just before it)."""
-    parameters = context.get_current_parameters()  # type: ignore[no-untyped-call]
-    created_at: datetime = parameters["created_at"]
-    return created_at
-
-
-class User(Base):
+class User(Timestamped, Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,9 +32,3 @@ class User(Base):
     """Carried by every access token; a new one (password, email, activation or privilege
     change) refuses the tokens issued before. A new account has its own, so a token never
     passes for another account that later gets the same id."""
-    created_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=_utcnow, server_default=func.now()
-    )
-    updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=_created_at, server_default=func.now(), onupdate=_utcnow
-    )
