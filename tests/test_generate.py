@@ -402,6 +402,7 @@ def test_auth_project_has_users_auth_and_their_migration(default_project: Path) 
     for domain in ("users", "auth"):
         assert (package / domain / "router.py").is_file(), domain
         assert (default_project / "tests" / domain).is_dir(), domain
+    assert (default_project / "tests" / "fixtures" / "auth.py").is_file()
     assert (package / "users" / "create_superuser.py").is_file()
     assert list((default_project / "migrations" / "versions").glob("*_create_users_and_tokens.py"))
     assert "AUTH_SECRET_KEY" in (default_project / ".env.example").read_text()
@@ -470,6 +471,7 @@ def test_project_without_auth_has_none_of_it(template: Path, tmp_path: Path) -> 
     for path in (package / "users", package / "auth", project / "tests" / "users"):
         assert not path.exists(), path
     assert not (project / "tests" / "auth").exists()
+    assert not (project / "tests" / "fixtures" / "auth.py").exists()
     assert [path.name for path in (project / "migrations" / "versions").glob("*.py")] == [
         "2026_11_26_1200-3f9a1c2b7d10_create_items.py"
     ]
@@ -535,6 +537,7 @@ WORKER_FILES = (
     "src/my_service/items/tasks.py",
     "tests/test_worker.py",
     "tests/items/test_tasks.py",
+    "tests/fixtures/worker.py",
     "migrations/versions/2026_11_26_1400-5d7e1b9c3a26_add_items_processed_at.py",
 )
 CACHE_FILES = (
@@ -542,8 +545,13 @@ CACHE_FILES = (
     "src/my_service/items/cache.py",
     "tests/test_cache.py",
     "tests/items/test_cache.py",
+    "tests/fixtures/cache.py",
 )
-REDIS_FILES = ("src/my_service/core/redis_client.py", "tests/redis_support.py")
+REDIS_FILES = (
+    "src/my_service/core/redis_client.py",
+    "tests/redis_support.py",
+    "tests/fixtures/redis.py",
+)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Reading what the app logged: the JSON lines that `log_output` (conftest) captures."""
+"""Reading what the app logged: the JSON lines that `log_output` (`fixtures.app`) captures."""
 
 import io
 import json
