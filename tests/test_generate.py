@@ -511,7 +511,7 @@ def test_observability_project_has_tracing_metrics_and_their_settings(
     app = (project / "src" / "my_service" / "app.py").read_text()
     assert "telemetry=telemetry_config(tracer_provider)" in app
     assert "add_metrics(app)" in app
-    assert "add_trace_ids" in (project / "src" / "my_service" / "logs.py").read_text()
+    assert "add_trace_ids" in (project / "src" / "my_service" / "core" / "logs.py").read_text()
     env_example = (project / ".env.example").read_text()
     assert "OTEL_EXPORTER_OTLP_ENDPOINT" in env_example
     assert "METRICS_ENABLED" in env_example
