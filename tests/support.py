@@ -3,6 +3,8 @@
 Every subprocess runs with `subprocess_env()`: the interpreters of the offered Python
 versions first on PATH (uv does not see through pyenv shims) and
 `UV_PYTHON_DOWNLOADS=never`, so uv uses what is installed and never downloads one.
+What the benchmark (bench/) needs too is in the `template_harness` package, re-exported
+here; this module adds what only tests do (skip, fail, cached synced projects).
 """
 
 from __future__ import annotations
@@ -18,17 +20,24 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import copier
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from template_harness import postgres
+from template_harness.postgres import POSTGRES_URL as POSTGRES_URL
+from template_harness.process import OUTPUT_TAIL_LINES
+from template_harness.process import PYTHON_VERSIONS as PYTHON_VERSIONS
+from template_harness.process import interpreter_dirs as interpreter_dirs
+from template_harness.process import subprocess_env as subprocess_env
+from template_harness.process import tail as tail
+from template_harness.template import ROOT as ROOT
+from template_harness.template import generate as generate
+from template_harness.template import snapshot_template as snapshot_template
+
 SEED_DIR = Path(os.environ.get("TEMPLATE_TEST_SEED_DIR") or ROOT.parent / "shared" / "seed")
 """Reference copies beside the repository (the agent file); TEMPLATE_TEST_SEED_DIR elsewhere."""
 
-PYTHON_VERSIONS = ("3.13", "3.12", "3.11")
 DEFAULT_ANSWERS: Mapping[str, str] = {
     "python_version": "3.13",
     "database": "sqlite",
@@ -69,85 +78,13 @@ REFUSED_CHARACTERS = (
 """What a one-line answer may not hold (includes/checks.jinja): control characters (C0,
 DEL, C1), line and paragraph separators, bidirectional controls, U+FFFE and U+FFFF."""
 
-POSTGRES_URL = os.environ.get(
-    "TEMPLATE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-)
-"""A PostgreSQL server where the tests may create and drop databases."""
-
 REQUIRE_FULL_MATRIX = os.environ.get("TEMPLATE_TEST_REQUIRE_FULL_MATRIX", "") not in ("", "0")
 """Set (as .ci/run and the CI workflow do) to fail, not skip, when an interpreter or
 PostgreSQL is missing: there the whole matrix must run."""
 
-OUTPUT_TAIL_LINES = 80
-
-# Variables from the caller's shell that would leak into a generated project's tools.
-_STRIPPED_ENV = (
-    "VIRTUAL_ENV",
-    "CONDA_PREFIX",
-    "PYTHONPATH",
-    "PYTHONHOME",
-    "PYENV_VERSION",
-    "UV_PYTHON",
-    "UV_PROJECT_ENVIRONMENT",
-    "UV_FROZEN",
-    "UV_LOCKED",
-    "UV_NO_SYNC",
-    "DATABASE_URL",
-)
-
-
 # ---------------------------------------------------------------------------
 # Interpreters and environment
 # ---------------------------------------------------------------------------
-
-
-def _pyenv_root() -> Path | None:
-    if root := os.environ.get("PYENV_ROOT"):
-        return Path(root)
-    if pyenv := shutil.which("pyenv"):
-        result = subprocess.run(
-            [pyenv, "root"], capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL
-        )
-        if result.returncode == 0 and result.stdout.strip():
-            return Path(result.stdout.strip())
-    default = Path.home() / ".pyenv"
-    return default if default.is_dir() else None
-
-
-@functools.cache
-def interpreter_dirs() -> tuple[Path, ...]:
-    """The `bin` directory of the newest pyenv build of each offered Python version."""
-    root = _pyenv_root()
-    if root is None:
-        return ()
-    dirs = []
-    for minor in PYTHON_VERSIONS:
-        builds = []
-        for candidate in (root / "versions").glob(f"{minor}.*"):
-            match = re.fullmatch(rf"{re.escape(minor)}\.(\d+)", candidate.name)
-            if match and (candidate / "bin" / f"python{minor}").is_file():
-                builds.append((int(match[1]), candidate / "bin"))
-        if builds:
-            dirs.append(max(builds)[1])
-    return tuple(dirs)
-
-
-def subprocess_env(extra: Mapping[str, str | None] | None = None) -> dict[str, str]:
-    """The environment for every subprocess; `None` in `extra` removes a variable."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in _STRIPPED_ENV and not key.startswith("PYTEST_")
-    }
-    env["PATH"] = os.pathsep.join([*map(str, interpreter_dirs()), env.get("PATH", os.defpath)])
-    env["UV_PYTHON_DOWNLOADS"] = "never"
-    env["UV_NO_PROGRESS"] = "1"
-    for key, value in (extra or {}).items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    return env
 
 
 def _missing(reason: str) -> None:
@@ -184,36 +121,19 @@ def require_python(minor: str) -> None:
 
 def postgres_params() -> dict[str, str]:
     """host, port, user, password of POSTGRES_URL, for psql."""
-    url = urlsplit(POSTGRES_URL)
-    return {
-        "host": url.hostname or "127.0.0.1",
-        "port": str(url.port or 5432),
-        "user": url.username or "postgres",
-        "password": url.password or "",
-    }
-
-
-def _psql_command(sql: str, database: str) -> tuple[list[str], dict[str, str | None]]:
-    params = postgres_params()
-    args = [
-        shutil.which("psql") or "psql",
-        *("-X", "-v", "ON_ERROR_STOP=1", "-tA"),
-        *("-h", params["host"], "-p", params["port"], "-U", params["user"]),
-        *("-d", database, "-c", sql),
-    ]
-    return args, {"PGPASSWORD": params["password"] or None, "PGCONNECT_TIMEOUT": "5"}
+    return postgres.postgres_params(POSTGRES_URL)
 
 
 def psql(sql: str, *, database: str = "postgres") -> str:
     """Run one SQL statement with psql on the test server; return its unaligned output."""
-    args, env = _psql_command(sql, database)
+    args, env = postgres.psql_command(POSTGRES_URL, sql, database)
     return run(args, cwd=ROOT, env=env, timeout=60).stdout.strip()
 
 
 @functools.cache
 def _postgres_error() -> str | None:
     """None if the test server answers, else psql's error."""
-    args, env = _psql_command("SELECT 1", "postgres")
+    args, env = postgres.psql_command(POSTGRES_URL, "SELECT 1", "postgres")
     result = subprocess.run(
         args,
         env=subprocess_env(env),
@@ -239,15 +159,6 @@ def require_postgres() -> None:
 # ---------------------------------------------------------------------------
 # Subprocesses
 # ---------------------------------------------------------------------------
-
-
-def tail(output: str | bytes | None, lines: int = OUTPUT_TAIL_LINES) -> str:
-    if output is None:
-        return ""
-    if isinstance(output, bytes):
-        output = output.decode(errors="replace")
-    kept = output.splitlines()[-lines:]
-    return "\n".join(kept)
 
 
 def run(
@@ -297,64 +208,8 @@ def copier_cli(
 
 
 # ---------------------------------------------------------------------------
-# Template snapshot and generation
+# Generated files
 # ---------------------------------------------------------------------------
-
-
-def _working_tree_files(root: Path) -> list[Path] | None:
-    """Files git would commit with `git add -A` (tracked + untracked, not ignored)."""
-    git = shutil.which("git")
-    if git is None or not (root / ".git").exists():
-        return None
-    result = subprocess.run(
-        [git, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=root,
-        capture_output=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    if result.returncode != 0:
-        return None
-    names = {name for name in result.stdout.decode().split("\0") if name}
-    return [root / name for name in sorted(names) if (root / name).is_file()]
-
-
-_IGNORED = shutil.ignore_patterns(
-    ".git", ".venv", "__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", ".ruff_cache"
-)
-
-
-def snapshot_template(dst: Path) -> Path:
-    """Copy the template's working tree (committed or not) to `dst`, outside git.
-
-    Copier on a git template renders the latest tag, or HEAD plus dirty changes only
-    with `vcs_ref="HEAD"`; a plain copy renders exactly what is on disk, the same way
-    whatever the state of the repository (even with no commit yet).
-    """
-    files = _working_tree_files(ROOT)
-    if files is None:
-        shutil.copytree(ROOT, dst, ignore=_IGNORED, symlinks=True)
-        return dst
-    for source in files:
-        target = dst / source.relative_to(ROOT)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target, follow_symlinks=False)
-    assert (dst / "copier.yml").is_file(), f"copier.yml missing from the snapshot in {dst}"
-    return dst
-
-
-def generate(template: Path, dst: Path, answers: Mapping[str, str] | None = None) -> Path:
-    """Render the template into `dst` with copier's API, as `copier copy --defaults`
-    would, with `answers` given as `-d` data; never trusted (`unsafe=False`)."""
-    copier.run_copy(
-        src_path=str(template),
-        dst_path=str(dst),
-        data=dict(answers or {}),
-        defaults=True,
-        unsafe=False,
-        quiet=True,
-    )
-    return dst
 
 
 def project_files(project: Path) -> list[Path]:

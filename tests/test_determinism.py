@@ -24,21 +24,19 @@ ANSWERS = [
     pytest.param({"auth": "false"}, id="noauth"),
 ]
 
-# Imports support.py from this directory and calls generate(template, dst, answers).
+# Calls the tests' generate(template, dst, answers), from the installed template_harness.
 GENERATE = """
 import json, sys
 from pathlib import Path
-sys.path.insert(0, sys.argv[1])
-from support import generate
-generate(Path(sys.argv[2]), Path(sys.argv[3]), json.loads(sys.argv[4]))
+from template_harness.template import generate
+generate(Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3]))
 """
 
 
 def generate_fresh(template: Path, dst: Path, answers: dict[str, str], hash_seed: int) -> Path:
     """`generate()` in a new interpreter whose PYTHONHASHSEED is `hash_seed`."""
-    tests_dir = Path(__file__).resolve().parent
     run(
-        [sys.executable, "-c", GENERATE, tests_dir, template, dst, json.dumps(answers)],
+        [sys.executable, "-c", GENERATE, template, dst, json.dumps(answers)],
         cwd=ROOT,
         env={"PYTHONHASHSEED": str(hash_seed)},
         timeout=300,
