@@ -1,2 +1,5 @@
-"""Shared infrastructure: database, errors and problem documents, request context,
-security headers, logs and health; the domains build on it and it knows none of them."""
+"""Shared infrastructure: the domains build on it, and it knows none of them.
+
+The database, errors and problem documents, request context, security headers, logs,
+health, and the small kit the domains share (pagination, timestamps).
+"""

@@ -1,6 +1,9 @@
-"""HTTP method semantics the router leaves out (RFC 9110): `HEAD` wherever `GET` is
-served, `OPTIONS` answered with the methods of the path, and (through `allowed_methods`,
-used by the 405 problem handler) an `Allow` header that lists all of them."""
+"""HTTP method semantics the router leaves out (RFC 9110).
+
+`HEAD` wherever `GET` is served, `OPTIONS` answered with the methods of the path, and
+(through `allowed_methods`, used by the 405 problem handler) an `Allow` header that lists
+all of them.
+"""
 
 from collections.abc import Sequence
 
@@ -19,8 +22,10 @@ def _routed(routes: Sequence[BaseRoute], scope: Scope, method: str) -> bool:
 
 
 def allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> list[str]:
-    """The methods the request's path supports, `HEAD` and `OPTIONS` included (empty
-    when no route serves the path)."""
+    """The methods the request's path supports, `HEAD` and `OPTIONS` included.
+
+    Empty when no route serves the path.
+    """
     methods = [method for method in _ROUTABLE_METHODS if _routed(routes, scope, method)]
     if not methods:
         return []
@@ -30,15 +35,20 @@ def allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> list[str]:
 
 
 class HttpMethodsMiddleware:
-    """`HEAD` runs the `GET` route and drops the body (same status and headers);
-    `OPTIONS` answers 204 with `Allow`. Add it inside `CORSMiddleware`, which answers
-    CORS preflights (`OPTIONS` with `Access-Control-Request-Method`) itself."""
+    """Answer `HEAD` and `OPTIONS` for every path that has routes.
+
+    `HEAD` runs the `GET` route and drops the body (same status and headers); `OPTIONS`
+    answers 204 with `Allow`. Add it inside `CORSMiddleware`, which answers CORS
+    preflights (`OPTIONS` with `Access-Control-Request-Method`) itself.
+    """
 
     def __init__(self, app: ASGIApp, *, routes: Sequence[BaseRoute]) -> None:
+        """Wrap `app`, whose `routes` say which methods each path supports."""
         self.app = app
         self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one request: answer it here, or pass it on."""
         method = scope.get("method") if scope["type"] == "http" else None
         if method not in ("HEAD", "OPTIONS") or _routed(self.routes, scope, method):
             await self.app(scope, receive, send)
@@ -53,8 +63,11 @@ class HttpMethodsMiddleware:
 
 
 def _without_body(send: Send) -> Send:
-    """`send`, passing the response's start (status, headers: `Content-Length` too, as
-    RFC 9110 allows for HEAD) and one empty body."""
+    """`send`, passing the response's start and one empty body.
+
+    The start keeps its status and headers (`Content-Length` too, as RFC 9110 allows for
+    `HEAD`).
+    """
 
     async def send_head(message: Message) -> None:
         if message["type"] == "http.response.body":

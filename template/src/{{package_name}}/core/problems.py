@@ -8,7 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 
@@ -41,14 +41,24 @@ _HTTP_ERROR_CODES = {
 class Problem(BaseModel):
     """Problem details (RFC 9457) plus a machine-readable `code` and the `request_id`."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     type: str = "about:blank"
+    """A URI naming the kind of problem; `about:blank` when `status` says it all."""
     title: str
+    """A short summary of the kind of problem, the same for every occurrence."""
     status: int
+    """The HTTP status code of the response."""
     detail: str | None = None
+    """What went wrong this time, for a human reader."""
     instance: str | None = None
+    """The path of the request that went wrong."""
     code: str
+    """A stable, machine-readable name of the kind of problem (`item_not_found`)."""
     request_id: str | None = None
+    """The request's id, also in the `X-Request-ID` header: quote it in a bug report."""
     errors: list[dict[str, Any]] | None = None
+    """For a validation error (422): each invalid field's location, message and type."""
 
 
 def problem_response(
@@ -61,6 +71,7 @@ def problem_response(
     errors: list[dict[str, Any]] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
+    """A problem-details response, carrying the current request's id."""
     problem = Problem(
         title=title or HTTPStatus(status).phrase,
         status=status,
@@ -130,8 +141,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
-    """Whether `exc` means the database could not be reached or did not answer in time
-    (as opposed to a bug, such as invalid SQL)."""
+    """Whether `exc` means the database could not be reached or did not answer in time.
+
+    As opposed to a bug, such as invalid SQL.
+    """
     if isinstance(exc, sa_exc.DBAPIError):
         return (
             isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
@@ -150,8 +163,10 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def add_problem_handlers(app: FastAPI) -> None:
-    """Render every expected error as problem details. Unexpected errors are
-    rendered by `RequestContextMiddleware`, which also logs them."""
+    """Render every expected error as problem details.
+
+    Unexpected errors are rendered by `RequestContextMiddleware`, which also logs them.
+    """
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -161,10 +176,13 @@ def add_problem_handlers(app: FastAPI) -> None:
 
 
 def _document_problems(app: FastAPI) -> None:
-    """Complete the OpenAPI schema: error responses are `application/problem+json`
-    (FastAPI documents every response model as `application/json`), and every operation
-    that reads a body documents 400, FastAPI's answer to a body it cannot parse at all
-    (JSON that is not UTF-8, a broken form; malformed JSON is a 422)."""
+    """Complete the OpenAPI schema with what FastAPI does not document.
+
+    Error responses are `application/problem+json` (FastAPI documents every response
+    model as `application/json`), and every operation that reads a body documents 400,
+    FastAPI's answer to a body it cannot parse at all (JSON that is not UTF-8, a broken
+    form; malformed JSON is a 422).
+    """
     build = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -1,5 +1,8 @@
-"""Request context: a request id on every log line and response, one access-log line
-per request, and a problem-details 500 for errors nothing else handled."""
+"""Request context: a request id, an access-log line, and the last-resort 500.
+
+Every log line and response carries the request id; each request logs one access line;
+an error nothing else handled becomes a problem-details 500.
+"""
 
 import re
 import time
@@ -20,13 +23,18 @@ logger = structlog.stdlib.get_logger("access")
 
 
 class RequestContextMiddleware:
-    """Plain ASGI middleware (no `BaseHTTPMiddleware`, so context vars propagate and
-    streaming responses are untouched)."""
+    """Bind a request id to the logs and the response, log each request, render crashes.
+
+    Plain ASGI middleware (no `BaseHTTPMiddleware`), so context vars propagate and
+    streaming responses are untouched.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
+        """Wrap `app`."""
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one HTTP request (other scopes pass through untouched)."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -21,11 +21,15 @@ _HSTS = "max-age=63072000; includeSubDomains"
 
 
 class SecurityHeadersMiddleware:
+    """Add the security headers an API's responses need, unless a route set its own."""
+
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        """Wrap `app`; `hsts` adds `Strict-Transport-Security` (for HTTPS deployments)."""
         self.app = app
         self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one HTTP request (other scopes pass through untouched)."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -46,14 +50,19 @@ class SecurityHeadersMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuse request bodies over `max_bytes` with 413: at once when Content-Length says
-    so, else as soon as the streamed body passes the limit."""
+    """Refuse request bodies over `max_bytes` with a 413.
+
+    At once when `Content-Length` says so, else as soon as the streamed body passes the
+    limit.
+    """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        """Wrap `app`, refusing bodies over `max_bytes`."""
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one HTTP request (other scopes pass through untouched)."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

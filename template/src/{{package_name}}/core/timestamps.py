@@ -22,8 +22,10 @@ def _created_at(context: DefaultExecutionContext) -> datetime:
 
 
 class Timestamped:
-    """Mixin for a mapped class: `created_at` set on insert, `updated_at` on every update
-    (both in UTC; the database's clock fills them for rows inserted with raw SQL)."""
+    """Mixin for a mapped class: `created_at` set on insert, `updated_at` on every update.
+
+    Both in UTC; the database's clock fills them for rows inserted with raw SQL.
+    """
 
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, server_default=func.now()

@@ -11,9 +11,11 @@ from .models import RefreshToken
 async def get_by_hash(
     session: AsyncSession, token_hash: str, *, lock: bool = True
 ) -> RefreshToken | None:
-    """The token. With `lock`, re-read and its row locked until the transaction ends
-    (PostgreSQL; SQLite locks the whole database on write): two concurrent refreshes
-    cannot both rotate it."""
+    """The token with this hash, or `None`.
+
+    With `lock`, re-read and its row locked until the transaction ends (PostgreSQL; SQLite
+    locks the whole database on write): two concurrent refreshes cannot both rotate it.
+    """
     query = select(RefreshToken).where(RefreshToken.token_hash == token_hash)
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
@@ -21,6 +23,7 @@ async def get_by_hash(
 
 
 async def revoke_family(session: AsyncSession, family_id: str, at: datetime) -> None:
+    """Revoke every token of the family that is not revoked yet."""
     await session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))

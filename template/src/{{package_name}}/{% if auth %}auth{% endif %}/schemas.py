@@ -1,20 +1,33 @@
+"""What the authentication API accepts and returns (the login form is OAuth2's)."""
+
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 # Refresh tokens are 43 URL-safe characters; anything much longer is not one.
 RefreshTokenValue = Annotated[str, Field(min_length=1, max_length=128)]
+"""A refresh token, as `TokenPair.refresh_token` gave it."""
 
 
 class TokenPair(BaseModel):
+    """The tokens a login or a refresh issues (an OAuth2 token response)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     access_token: str
+    """Proves who you are: send it as `Authorization: Bearer <access_token>`."""
     refresh_token: str
+    """Exchanged once for a new pair (the `refresh` operation), before it expires."""
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - not a secret
+    """How to send the access token: always `bearer`."""
     expires_in: int
     """Seconds until the access token expires."""
 
 
 class RefreshRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A refresh token to exchange for a new pair, or to revoke."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     refresh_token: RefreshTokenValue
+    """The refresh token of the latest pair."""

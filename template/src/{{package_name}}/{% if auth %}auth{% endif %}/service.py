@@ -1,6 +1,8 @@
-"""Authentication use cases: log in, refresh, log out, who a token belongs to, and
-signing a user out everywhere. Knows nothing of HTTP; only flushes (the caller owns the
-transaction)."""
+"""Authentication use cases: log in, refresh, log out, and sign a user out everywhere.
+
+Also who an access token belongs to. Knows nothing of HTTP; only flushes (the caller owns
+the transaction).
+"""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -27,9 +29,11 @@ from .schemas import TokenPair
 async def authenticate(
     session: AsyncSession, hasher: PasswordHasher, email: str, password: str
 ) -> User:
-    """The active user with this email and password. Takes as long for an unknown
-    email as for a wrong password, and upgrades the stored hash when its parameters
-    are not the current ones."""
+    """The active user with this email and password.
+
+    Takes as long for an unknown email as for a wrong password, and upgrades the stored hash
+    when its parameters are not the current ones.
+    """
     if len(password) > PASSWORD_MAX_LENGTH:
         raise InvalidCredentialsError
     email = email.lower()
@@ -66,9 +70,11 @@ async def login(
 async def issue_tokens(
     session: AsyncSession, settings: Settings, user: User, *, family_id: str | None = None
 ) -> TokenPair:
-    """A new access token and a new refresh token, in `family_id` or a new family. The
-    caller has read `user` with `users.repository.get_locked`: a concurrent change that
-    revokes the user's tokens then also revokes this one."""
+    """A new access token and a new refresh token, in `family_id` or a new family.
+
+    The caller has read `user` with `users.repository.get_locked`: a concurrent change that
+    revokes the user's tokens then also revokes this one.
+    """
     now = datetime.now(UTC)
     refresh_token = tokens.new_refresh_token()
     session.add(
@@ -89,9 +95,11 @@ async def issue_tokens(
 
 
 async def refresh(session: AsyncSession, settings: Settings, refresh_token: str) -> TokenPair:
-    """Exchange a refresh token for a new pair (rotation). Presenting a used token
-    revokes its family and raises `RefreshTokenReusedError`: the caller must commit
-    before answering, or the revocation is rolled back."""
+    """Exchange a refresh token for a new pair (rotation).
+
+    Presenting a used token revokes its family and raises `RefreshTokenReusedError`: the
+    caller must commit before answering, or the revocation is rolled back.
+    """
     now = datetime.now(UTC)
     token_hash = tokens.hash_refresh_token(refresh_token)
     found = await repository.get_by_hash(session, token_hash, lock=False)
@@ -112,8 +120,10 @@ async def refresh(session: AsyncSession, settings: Settings, refresh_token: str)
 
 
 async def logout(session: AsyncSession, refresh_token: str) -> None:
-    """Revoke the family of `refresh_token`: it and every token rotated from the same
-    login stop working. Logging out twice is not an error."""
+    """Revoke the family of `refresh_token`: it and every token rotated from its login.
+
+    They all stop working. Logging out twice is not an error.
+    """
     stored = await repository.get_by_hash(session, tokens.hash_refresh_token(refresh_token))
     if stored is None:
         raise InvalidRefreshTokenError
@@ -122,10 +132,12 @@ async def logout(session: AsyncSession, refresh_token: str) -> None:
 
 
 async def revoke_sessions(session: AsyncSession, user: User) -> None:
-    """Sign the user out everywhere: a new security stamp, so that every access token
-    issued before is refused, and every refresh token revoked. For the changes that alter
-    what the tokens vouch for (password, email, activation, privileges), in their
-    transaction, once the user's row is written."""
+    """Sign the user out everywhere: refuse their access tokens, revoke their refresh tokens.
+
+    A new security stamp refuses every access token issued before. For the changes that
+    alter what the tokens vouch for (password, email, activation, privileges), in their
+    transaction, once the user's row is written.
+    """
     user.security_stamp = new_security_stamp()
     await repository.revoke_for_user(session, user.id, datetime.now(UTC))
     await session.flush()

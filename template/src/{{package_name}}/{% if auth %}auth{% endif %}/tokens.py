@@ -9,8 +9,8 @@ from typing import NamedTuple
 import jwt
 import structlog
 
+from ..core.pagination import MAX_INT32
 from ..settings import DEV_AUTH_SECRET_KEY, Settings
-from ..users.models import MAX_USER_ID
 from .errors import InvalidTokenError
 
 ALGORITHM = "HS256"
@@ -33,9 +33,12 @@ class PublicSigningKeyError(RuntimeError):
 
 
 def check_signing_key(settings: Settings) -> None:
-    """Refuse the public development key unless `ENVIRONMENT` is explicitly `development`
-    or `test`: anyone can forge tokens signed with it, a superuser's included. A
-    deployment that forgot both `ENVIRONMENT` and `AUTH_SECRET_KEY` must not start."""
+    """Refuse the public development key, unless in development or tests.
+
+    Anyone can forge tokens signed with it, a superuser's included, so it is refused unless
+    `ENVIRONMENT` is explicitly `development` or `test`: a deployment that forgot both
+    `ENVIRONMENT` and `AUTH_SECRET_KEY` must not start.
+    """
     if settings.auth_secret_key.get_secret_value() != DEV_AUTH_SECRET_KEY:
         return
     explicit = "environment" in settings.model_fields_set
@@ -71,8 +74,10 @@ def create_access_token(
 
 
 def decode_access_token(token: str, settings: Settings) -> AccessToken:
-    """The claims of a valid, unexpired access token; `InvalidTokenError` otherwise,
-    also for a subject that is not a user id (a canonical integer the id column holds)."""
+    """The claims of a valid, unexpired access token; `InvalidTokenError` otherwise.
+
+    Also for a subject that is not a user id (a canonical integer the id column holds).
+    """
     try:
         claims = jwt.decode(
             token,
@@ -91,13 +96,13 @@ def decode_access_token(token: str, settings: Settings) -> AccessToken:
 
 def _user_id(subject: object) -> int | None:
     """The id in `subject` if it is one, written as `create_access_token` writes it."""
-    max_digits = len(str(MAX_USER_ID))
+    max_digits = len(str(MAX_INT32))
     if not isinstance(subject, str) or not 0 < len(subject) <= max_digits:
         return None
     if not (subject.isascii() and subject.isdigit()) or subject.startswith("0"):
         return None
     user_id = int(subject)
-    return user_id if user_id <= MAX_USER_ID else None
+    return user_id if user_id <= MAX_INT32 else None
 
 
 def new_refresh_token() -> str:

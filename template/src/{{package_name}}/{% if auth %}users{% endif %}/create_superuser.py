@@ -36,6 +36,7 @@ async def create_superuser(settings: Settings, data: UserCreate) -> int:
 
 
 def _password() -> str | None:
+    """The password from the environment, else from the terminal; `None` without either."""
     password = os.environ.get(PASSWORD_VARIABLE)
     if password:
         return password
@@ -45,6 +46,7 @@ def _password() -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command with `argv` (default: the command line); its exit status."""
     parser = argparse.ArgumentParser(description="Create a superuser.")
     parser.add_argument("--email", required=True)
     args = parser.parse_args(argv)

@@ -1,6 +1,8 @@
-"""Password hashing with Argon2 (pwdlib), parameters from the settings. Argon2 takes
-tens of milliseconds of CPU by design: it runs in a worker thread (argon2 releases the
-GIL), not on the event loop."""
+"""Password hashing with Argon2 (pwdlib), parameters from the settings.
+
+Argon2 takes tens of milliseconds of CPU by design: it runs in a worker thread (argon2
+releases the GIL), not on the event loop.
+"""
 
 import asyncio
 from functools import cached_property
@@ -15,6 +17,7 @@ class PasswordHasher:
     """Hashes and verifies passwords. Built once per app (see `app.create_app`)."""
 
     def __init__(self, settings: Settings) -> None:
+        """Hash with the Argon2 costs of `settings`."""
         hasher = Argon2Hasher(
             time_cost=settings.password_hash_time_cost,
             memory_cost=settings.password_hash_memory_kib,
@@ -23,16 +26,21 @@ class PasswordHasher:
         self._hash = PasswordHash((hasher,))
 
     async def hash(self, password: str) -> str:
+        """The hash of `password` to store, salted and with the current parameters."""
         return await asyncio.to_thread(self._hash.hash, password)
 
     async def verify_and_update(self, password: str, hashed: str) -> tuple[bool, str | None]:
-        """Whether `password` matches `hashed`, and a new hash when `hashed` was made
-        with other parameters (store it), else `None`."""
+        """Whether `password` matches `hashed`, and a new hash to store, if any.
+
+        The new hash is there when `hashed` was made with other parameters, else `None`.
+        """
         return await asyncio.to_thread(self._hash.verify_and_update, password, hashed)
 
     async def verify_dummy(self, password: str) -> None:
-        """Spend the time of a real verification, so that a login with an unknown
-        email takes as long as one with a wrong password."""
+        """Spend the time of a real verification, and match nothing.
+
+        A login with an unknown email then takes as long as one with a wrong password.
+        """
         await asyncio.to_thread(self._verify_dummy, password)
 
     def _verify_dummy(self, password: str) -> None:

@@ -9,28 +9,36 @@ from .models import User
 
 
 async def get(session: AsyncSession, user_id: int, *, for_update: bool = False) -> User | None:
-    """The user, or `None`. `for_update`: read them afresh and lock their row until the
-    transaction ends (`SELECT ... FOR UPDATE`, see `items.repository.get`)."""
+    """The user, or `None`.
+
+    `for_update`: read them afresh and lock their row until the transaction ends
+    (`SELECT ... FOR UPDATE`, see `items.repository.get`).
+    """
     if for_update:
         return await session.get(User, user_id, with_for_update=True, populate_existing=True)
     return await session.get(User, user_id)
 
 
 async def get_by_email(session: AsyncSession, email: str) -> User | None:
+    """The user with this email (in any case), or `None`."""
     return await session.scalar(select(User).where(User.email == email.lower()))
 
 
 async def list_page(session: AsyncSession, *, limit: int, offset: int) -> Sequence[User]:
+    """At most `limit` users in id order, after the first `offset`."""
     query = select(User).order_by(User.id).limit(limit).offset(offset)
     return (await session.scalars(query)).all()
 
 
 async def count(session: AsyncSession) -> int:
+    """How many users there are."""
     return await session.scalar(select(func.count()).select_from(User)) or 0
 
 
 async def get_locked(session: AsyncSession, user_id: int) -> User | None:
-    """The user, re-read, its row share-locked until the transaction ends (PostgreSQL):
-    a concurrent change that revokes the user's tokens waits for this transaction, or
-    this read waits for it and sees its new security stamp."""
+    """The user, re-read, its row share-locked until the transaction ends (PostgreSQL).
+
+    A concurrent change that revokes the user's tokens waits for this transaction, or this
+    read waits for it and sees its new security stamp.
+    """
     return await session.get(User, user_id, with_for_update={"read": True}, populate_existing=True)

@@ -1,8 +1,11 @@
+"""What the users API accepts and returns."""
+
 from datetime import datetime
 from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
+from ..core.pagination import Page
 from .models import EMAIL_MAX_LENGTH
 
 PASSWORD_MIN_LENGTH = 8
@@ -22,24 +25,32 @@ Email = Annotated[
     Field(max_length=EMAIL_MAX_LENGTH, pattern=_EMAIL_PATTERN),
     AfterValidator(str.lower),
 ]
+"""An email address, stored in lower case: addresses compare case-insensitively."""
 Password = Annotated[str, Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)]
+"""A new password; only its hash is stored."""
 
 
 class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A new account: its email and password."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     email: Email
+    """The address to log in with; no other account may have it."""
     password: Password
+    """The password to log in with."""
 
 
 class _AccountChange(BaseModel):
     """Partial update of an account: only the fields present change."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     # Optional but not nullable: they can change, not be removed.
     email: Annotated[Email | None, WithJsonSchema(_EMAIL_SCHEMA)] = None
+    """The new email address; no other account may have it."""
     password: Annotated[Password | None, WithJsonSchema(_PASSWORD_SCHEMA)] = None
+    """The new password."""
 
     @model_validator(mode="after")
     def _not_null(self) -> Self:
@@ -55,12 +66,10 @@ class UserUpdateMe(_AccountChange):
 
     current_password: Annotated[
         str | None,
-        Field(
-            max_length=PASSWORD_MAX_LENGTH,
-            description="The account's password: required to change the email or the password",
-        ),
+        Field(max_length=PASSWORD_MAX_LENGTH),
         WithJsonSchema({"type": "string", "maxLength": PASSWORD_MAX_LENGTH}),
     ] = None
+    """The account's password: required to change the email or the password."""
 
     @property
     def changes_credentials(self) -> bool:
@@ -72,7 +81,9 @@ class UserUpdate(_AccountChange):
     """What a superuser may change in any account, without its password."""
 
     is_active: Annotated[bool | None, WithJsonSchema({"type": "boolean"})] = None
+    """Whether the account may log in and use its tokens."""
     is_superuser: Annotated[bool | None, WithJsonSchema({"type": "boolean"})] = None
+    """Whether the account may administer users and see everyone's items."""
 
     @model_validator(mode="after")
     def _flags_not_null(self) -> Self:
@@ -84,18 +95,23 @@ class UserUpdate(_AccountChange):
 
 
 class UserRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """An account as the API shows it: never its password or hash."""
+
+    model_config = ConfigDict(from_attributes=True, use_attribute_docstrings=True)
 
     id: int
+    """The account's id."""
     email: str
+    """The address to log in with, in lower case."""
     is_active: bool
+    """Whether the account may log in and use its tokens."""
     is_superuser: bool
+    """Whether the account may administer users and see everyone's items."""
     created_at: datetime
+    """When the account was created."""
     updated_at: datetime
+    """When the account last changed."""
 
 
-class UserPage(BaseModel):
-    users: list[UserRead]
-    total: int
-    limit: int
-    offset: int
+class UserPage(Page[UserRead]):
+    """A page of users, oldest first."""

@@ -1,5 +1,8 @@
-"""User use cases. Takes a session and typed arguments, raises domain errors; knows
-nothing of HTTP. Only flushes: the caller owns the transaction."""
+"""User use cases.
+
+Takes a session and typed arguments, raises domain errors; knows nothing of HTTP. Only
+flushes: the caller owns the transaction.
+"""
 
 from collections.abc import Sequence
 from typing import Any
@@ -16,8 +19,10 @@ from .passwords import PasswordHasher
 from .schemas import UserCreate, UserUpdate, UserUpdateMe
 
 _SIGNS_OUT = frozenset({"email", "password", "is_active", "is_superuser"})
-"""Fields whose change revokes the user's tokens: who they are, how they prove it,
-whether they may act, and what they may do."""
+"""Fields whose change revokes the user's tokens.
+
+Who they are, how they prove it, whether they may act, and what they may do.
+"""
 
 
 async def create_user(
@@ -27,6 +32,7 @@ async def create_user(
     *,
     is_superuser: bool = False,
 ) -> User:
+    """Create an account, its password hashed; `EmailTakenError` if the email is taken."""
     user = User(
         email=data.email.lower(),
         hashed_password=await hasher.hash(data.password),
@@ -56,9 +62,12 @@ async def list_users(
 async def update_me(
     session: AsyncSession, hasher: PasswordHasher, user: User, data: UserUpdateMe
 ) -> User:
-    """Change one's own email or password: `data.current_password` must be the account's
-    password (`InvalidCurrentPasswordError`, also when it is missing). Concurrent updates
-    apply one after the other; a user deleted meanwhile is `UserNotFoundError`."""
+    """Change one's own email or password, confirmed by the current password.
+
+    `data.current_password` must be the account's password (`InvalidCurrentPasswordError`,
+    also when it is missing). Concurrent updates apply one after the other; a user deleted
+    meanwhile is `UserNotFoundError`.
+    """
     changes = data.model_dump(exclude_unset=True, exclude={"current_password"})
     user = await get_user(session, user.id, for_update=True)
     if changes:
@@ -73,8 +82,11 @@ async def update_me(
 async def update_user(
     session: AsyncSession, hasher: PasswordHasher, user: User, data: UserUpdate
 ) -> User:
-    """Apply the fields set in `data`, as a superuser does: no password needed. Concurrent
-    updates apply one after the other; a user deleted meanwhile is `UserNotFoundError`."""
+    """Apply the fields set in `data`, as a superuser does: no password needed.
+
+    Concurrent updates apply one after the other; a user deleted meanwhile is
+    `UserNotFoundError`.
+    """
     user = await get_user(session, user.id, for_update=True)
     return await _apply(session, hasher, user, data.model_dump(exclude_unset=True))
 
@@ -82,14 +94,18 @@ async def update_user(
 async def update_user_by_id(
     session: AsyncSession, hasher: PasswordHasher, user_id: int, data: UserUpdate
 ) -> User:
+    """`update_user` for the user with this id; `UserNotFoundError` if there is none."""
     return await update_user(session, hasher, await get_user(session, user_id), data)
 
 
 async def _apply(
     session: AsyncSession, hasher: PasswordHasher, user: User, changes: dict[str, Any]
 ) -> User:
-    """Apply `changes`. A change of what the user's tokens vouch for (any field in
-    `_SIGNS_OUT`) signs the user out everywhere, in the same transaction."""
+    """Apply `changes`.
+
+    A change of what the user's tokens vouch for (any field in `_SIGNS_OUT`) signs the user
+    out everywhere, in the same transaction.
+    """
     signs_out = False
     for field, value in changes.items():
         if field == "password":
@@ -107,7 +123,9 @@ async def _apply(
 
 async def delete_user(session: AsyncSession, user_id: int) -> None:
     """Delete the user; their items and refresh tokens go with them (ON DELETE CASCADE).
-    Of concurrent deletions, one succeeds; the others find the user gone."""
+
+    Of concurrent deletions, one succeeds; the others find the user gone.
+    """
     user = await get_user(session, user_id, for_update=True)
     await session.delete(user)
     await session.flush()
