@@ -1,5 +1,6 @@
 from typing import ClassVar
 
+from ..core.database import CommitBeforeRaising
 from ..core.errors import AppError
 
 
@@ -49,9 +50,10 @@ class InvalidRefreshTokenError(UnauthorizedError):
         super().__init__(detail)
 
 
-class RefreshTokenReusedError(InvalidRefreshTokenError):
+class RefreshTokenReusedError(CommitBeforeRaising, InvalidRefreshTokenError):
     """A refresh token was presented again after it was exchanged: it may have been
-    stolen, so its whole family (every token issued from the same login) is revoked."""
+    stolen, so its whole family (every token issued from the same login) is revoked. The
+    revocation is committed with the error (see `CommitBeforeRaising`)."""
 
     code = "refresh_token_reused"
     title = "Refresh token reused"

@@ -9,9 +9,10 @@ from typing import NamedTuple
 import jwt
 import structlog
 
-from ..settings import DEV_AUTH_SECRET_KEY, Settings
+from ..settings import Settings
 from ..users.models import MAX_USER_ID
 from .errors import InvalidTokenError
+from .settings import DEV_AUTH_SECRET_KEY
 
 ALGORITHM = "HS256"
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
