@@ -533,7 +533,9 @@ def test_project_without_observability_has_none_of_it(default_project: Path) -> 
 # ---------------------------------------------------------------------------
 
 WORKER_FILES = (
-    "src/my_service/worker.py",
+    "src/my_service/worker/__init__.py",
+    "src/my_service/worker/settings.py",
+    "src/my_service/items/processing.py",
     "src/my_service/items/tasks.py",
     "tests/test_worker.py",
     "tests/items/test_tasks.py",

@@ -1,5 +1,6 @@
-"""Who is calling: `CurrentUserDep` and `SuperuserDep`, the client's address, and the
-auth machinery the app builds (`PasswordHasherDep`, `LoginRateLimiterDep`)."""
+"""Who is calling: `CurrentUserDep`, `SuperuserDep` and `OwnerScopeDep` (whose rows
+they may see), the client's address, and the auth machinery the app builds
+(`PasswordHasherDep`, `LoginRateLimiterDep`)."""
 
 from typing import Annotated, cast
 
@@ -20,6 +21,7 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 
 def get_password_hasher(request: Request) -> PasswordHasher:
+    """The app's password hasher; tests override this."""
     return cast(PasswordHasher, request.app.state.password_hasher)
 
 
@@ -53,7 +55,17 @@ async def get_current_user(
 CurrentUserDep = Annotated[User, Depends(get_current_user)]
 
 
+async def get_owner_scope(user: CurrentUserDep) -> int | None:
+    """Whose resources the caller may see and change: their own (their id), or everyone's
+    (`None`, for a superuser)."""
+    return None if user.is_superuser else user.id
+
+
+OwnerScopeDep = Annotated[int | None, Depends(get_owner_scope)]
+
+
 async def get_superuser(user: CurrentUserDep) -> User:
+    """The caller, if a superuser: 403 otherwise."""
     if not user.is_superuser:
         raise SuperuserRequiredError
     return user

@@ -2,6 +2,7 @@
 
 from typing import ClassVar
 
+from ..core.database import CommitBeforeRaising
 from ..core.errors import AppError
 
 
@@ -64,11 +65,11 @@ class InvalidRefreshTokenError(UnauthorizedError):
         super().__init__(detail)
 
 
-class RefreshTokenReusedError(InvalidRefreshTokenError):
+class RefreshTokenReusedError(CommitBeforeRaising, InvalidRefreshTokenError):
     """401: a refresh token was presented again after it was exchanged.
 
     It may have been stolen, so its whole family (every token issued from the same login)
-    is revoked.
+    is revoked. The revocation is committed with the error (see `CommitBeforeRaising`).
     """
 
     code = "refresh_token_reused"

@@ -8,7 +8,6 @@ from ..core.problems import problem_responses
 from ..users.models import EMAIL_MAX_LENGTH
 from . import service
 from .dependencies import LoginRateLimiterDep, PasswordHasherDep, client_address
-from .errors import RefreshTokenReusedError
 from .schemas import RefreshRequest, TokenPair
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=problem_responses(422, 503))
@@ -35,12 +34,7 @@ async def login(
 async def refresh(data: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
     """A new token pair for a refresh token, which is used up. Presenting a used one
     again revokes every token of its login."""
-    try:
-        return await service.refresh(session, settings, data.refresh_token)
-    except RefreshTokenReusedError:
-        # The session rolls back on errors: keep the family's revocation.
-        await session.commit()
-        raise
+    return await service.refresh(session, settings, data.refresh_token)
 
 
 @router.post(

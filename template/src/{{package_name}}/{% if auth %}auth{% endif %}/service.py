@@ -97,8 +97,8 @@ async def issue_tokens(
 async def refresh(session: AsyncSession, settings: Settings, refresh_token: str) -> TokenPair:
     """Exchange a refresh token for a new pair (rotation).
 
-    Presenting a used token revokes its family and raises `RefreshTokenReusedError`: the
-    caller must commit before answering, or the revocation is rolled back.
+    Presenting a used token revokes its family and raises `RefreshTokenReusedError`, whose
+    transaction is still committed (see `core.database.CommitBeforeRaising`).
     """
     now = datetime.now(UTC)
     token_hash = tokens.hash_refresh_token(refresh_token)

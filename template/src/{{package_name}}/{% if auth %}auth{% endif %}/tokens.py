@@ -10,8 +10,9 @@ import jwt
 import structlog
 
 from ..core.pagination import MAX_INT32
-from ..settings import DEV_AUTH_SECRET_KEY, Settings
+from ..settings import Settings
 from .errors import InvalidTokenError
+from .settings import DEV_AUTH_SECRET_KEY
 
 ALGORITHM = "HS256"
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret

@@ -1,0 +1,19 @@
+"""Dependencies shared by every domain, as `Annotated` aliases; each feature keeps its own
+(`CurrentUserDep` in `auth.dependencies`, `CacheDep` in `core.cache`)."""
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+
+from ..settings import Settings
+from .database import SessionDep
+
+
+async def get_settings(request: Request) -> Settings:
+    """The settings the app was created with; tests may override this dependency."""
+    return cast(Settings, request.app.state.settings)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+__all__ = ["SessionDep", "SettingsDep", "get_settings"]

@@ -1,0 +1,121 @@
+"""The settings every service has: the environment, HTTP, logging and the database. Each
+feature adds its own class; `settings.Settings` combines them."""
+
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from .defaults import DEFAULT_DATABASE_URL
+
+SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+
+
+class FeatureSettings(BaseSettings):
+    """Base of each feature's settings: its fields are environment variables of the same
+    name in upper case."""
+
+    def production_problems(self) -> list[str]:
+        """What keeps these settings from being used with `ENVIRONMENT=production`; a
+        feature adds its own to those of the classes after it."""
+        return []
+
+
+class CoreSettings(FeatureSettings):
+    """The environment, HTTP and logging."""
+
+    environment: Literal["development", "test", "production"] = "development"
+    """Unset, the app runs as in development; a feature may still refuse a development
+    default unless `ENVIRONMENT` says `development` or `test` explicitly."""
+    debug: bool = False
+    health_timeout_seconds: float = Field(default=2.0, gt=0)
+
+    docs_enabled: bool | None = None
+    """Serve /docs, /redoc and /openapi.json; `None`: everywhere but in production."""
+    cors_origins: Annotated[list[str], NoDecode] = []
+    """Origins allowed to call the API from a browser: a comma-separated list, or `*`."""
+    cors_allow_credentials: bool = False
+    max_request_body_bytes: int = Field(default=1_048_576, ge=1)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_json: bool | None = None
+    """JSON log lines; `None` chooses by the terminal: JSON unless stderr is a TTY."""
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _safe_combination(self) -> Self:
+        if "*" in self.cors_origins and self.cors_allow_credentials:
+            msg = (
+                "CORS_ORIGINS='*' with CORS_ALLOW_CREDENTIALS=true would let any site act "
+                "with your users' credentials: list the allowed origins instead"
+            )
+            raise ValueError(msg)
+        if self.environment == "production" and (problems := self.production_problems()):
+            msg = "refusing to start with ENVIRONMENT=production: " + "; ".join(problems)
+            raise ValueError(msg)
+        return self
+
+    def production_problems(self) -> list[str]:
+        """Debug mode is off in production."""
+        problems = ["DEBUG must be off (it exposes internals in error pages)"] if self.debug else []
+        return [*problems, *super().production_problems()]
+
+    @property
+    def serve_docs(self) -> bool:
+        """Whether to serve the API docs: as configured, else all but in production."""
+        if self.docs_enabled is not None:
+            return self.docs_enabled
+        return self.environment != "production"
+
+
+class DatabaseSettings(FeatureSettings):
+    """The database the service stores its data in, and how it connects."""
+
+    database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
+    database_echo: bool = False
+    database_pool_size: int = Field(default=10, ge=1)
+    database_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    """Also the longest wait for a free connection from the pool."""
+    database_statement_timeout_seconds: float = Field(default=10.0, gt=0)
+    """PostgreSQL cancels a statement that runs longer (SQLite: how long to wait for a lock)."""
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database_url(cls, value: SecretStr) -> SecretStr:
+        try:
+            url = make_url(value.get_secret_value())
+        except (ArgumentError, ValueError):  # The parser's messages quote parts of the URL.
+            msg = (
+                "DATABASE_URL is not a valid database URL "
+                "(special characters in the password must be percent-encoded)"
+            )
+            raise ValueError(msg) from None
+        if url.drivername not in SUPPORTED_DRIVERS:
+            msg = (
+                f"DATABASE_URL uses driver {url.drivername!r}; "
+                f"use one of the async drivers: {', '.join(SUPPORTED_DRIVERS)}"
+            )
+            raise ValueError(msg)
+        return value
+
+    def production_problems(self) -> list[str]:
+        """The built-in database URL is for development only."""
+        problems = []
+        if self.database_url.get_secret_value() == DEFAULT_DATABASE_URL:
+            problems.append(
+                "DATABASE_URL must be set: the built-in default is for development only"
+            )
+        return [*problems, *super().production_problems()]
