@@ -5,12 +5,6 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-# Until the docstrings of the routes and schemas of items/, auth/ and core/health.py land
-# (issue 12): remove these marks then (strict, so a pass fails until they are removed).
-PENDING_DOCSTRINGS = pytest.mark.xfail(
-    strict=True, reason="routes and schemas documented by another branch of issue 12"
-)
-
 
 def _operations(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """Every operation of `document`, named `METHOD /path`."""
@@ -31,7 +25,6 @@ def test_operation_ids_are_unique_function_names(app: FastAPI) -> None:
     assert operations["DELETE /api/v1/items/{item_id}"]["operationId"] == "delete_item"
 
 
-@PENDING_DOCSTRINGS
 def test_every_operation_has_a_summary_and_a_description(app: FastAPI) -> None:
     undocumented = [
         name
@@ -42,7 +35,6 @@ def test_every_operation_has_a_summary_and_a_description(app: FastAPI) -> None:
     assert undocumented == []
 
 
-@PENDING_DOCSTRINGS
 def test_every_schema_and_property_has_a_description(app: FastAPI) -> None:
     schemas = app.openapi()["components"]["schemas"]
     undocumented = [name for name, schema in schemas.items() if not schema.get("description")]

@@ -1,7 +1,7 @@
 """Liveness (the process answers) and readiness (what the features depend on answers)."""
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from .dependencies import SettingsDep
 from .features import app_features
@@ -12,6 +12,8 @@ router = APIRouter(prefix="/health", tags=["health"])
 
 class HealthStatus(BaseModel):
     """A probe's answer."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
 
     status: str
     """`ok`, or `degraded`: ready, with something optional missing."""

@@ -1,21 +1,20 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, Request, status
 
 from ..core.dependencies import SessionDep, SettingsDep
 from ..core.problems import problem_responses
 from ..users.models import EMAIL_MAX_LENGTH
 from . import service
 from .dependencies import LoginRateLimiterDep, PasswordHasherDep, client_address
-from .schemas import RefreshRequest, TokenPair
+from .schemas import LoginForm, RefreshRequest, TokenPair
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=problem_responses(422, 503))
 
 
 @router.post("/token", responses=problem_responses(401, 403, 413, 429))
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Form()],
     request: Request,
     session: SessionDep,
     settings: SettingsDep,

@@ -31,3 +31,22 @@ class RefreshRequest(BaseModel):
 
     refresh_token: RefreshTokenValue
     """The refresh token of the latest pair."""
+
+
+class LoginForm(BaseModel):
+    """The OAuth2 password grant, sent as a form: the account's email and password."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    grant_type: str | None = Field(default=None, pattern="^password$")
+    """The OAuth2 grant: `password` when sent."""
+    username: str
+    """The account's email address (OAuth2 calls it the username)."""
+    password: str
+    """The account's password."""
+    scope: str = ""
+    """Space-separated OAuth2 scopes; this service grants none, so it is ignored."""
+    client_id: str | None = None
+    """The OAuth2 client's id; ignored (every client is public)."""
+    client_secret: str | None = None
+    """The OAuth2 client's secret; ignored (every client is public)."""
