@@ -109,7 +109,7 @@ def template_paths(template: Path, answers: dict[str, object]) -> set[Path]:
 
 def render_release(template: Path, ref: str, answers: dict[str, object], dst: Path) -> None:
     """Generate the release `ref` of the template into `dst` with the project's answers."""
-    import copier  # noqa: PLC0415 - only the before stage of an update renders
+    import copier  # only the before stage of an update renders (and needs it)
 
     copier.run_copy(
         src_path=str(template),
