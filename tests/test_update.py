@@ -275,6 +275,8 @@ def test_colliding_edit_of_a_moved_file_gets_conflict_markers(
 
     moved = project / SRC / "core" / "database.py"
     assert conflicted_files(project) == [str(SRC / "core" / "database.py")]
+    status = git("status", "--porcelain", "--", str(moved.relative_to(project)), cwd=project)
+    assert status == f"UU {SRC / 'core' / 'database.py'}\n", "unmerged, as Copier marks them"
     lines = moved.read_text().splitlines(keepends=True)
     start, end = lines.index(CONFLICT_START + "\n"), lines.index(CONFLICT_END + "\n")
     conflict = "".join(lines[start:end])

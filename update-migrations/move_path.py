@@ -208,6 +208,24 @@ def before(pairs: list[tuple[Path, Path]], template: Path, answers: dict[str, ob
     pending.save()
 
 
+def mark_conflicted(path: Path, ours: Path, base: Path) -> None:
+    """Record `path` (still the release's version) as unmerged in the index, the way
+    Copier records its own conflicts: `git status` shows it as both modified."""
+    top_relative = git("rev-parse", "--show-prefix").stdout.strip() + path.as_posix()
+    mode = "100755" if os.access(path, os.X_OK) else "100644"
+    entries = [f"0 {'0' * 40}\t{top_relative}\n"]
+    for stage, version in ((1, base), (2, ours), (3, path)):
+        sha = git("hash-object", "-w", "--", str(version)).stdout.strip()
+        entries.append(f"{mode} {sha} {stage}\t{top_relative}\n")
+    subprocess.run(
+        ["git", "update-index", "--index-info"],
+        input="".join(entries),
+        text=True,
+        cwd=git("rev-parse", "--show-toplevel").stdout.strip(),
+        check=True,
+    )
+
+
 def after() -> None:
     """Merge each copy set aside into the NEW the update wrote (or put it back)."""
     pending = Pending()
@@ -227,6 +245,8 @@ def after() -> None:
         )
         if merged.returncode < 0 or merged.returncode > 127:
             sys.exit(f"migration: merging {old} into {new} failed: {merged.stderr.decode()}")
+        if merged.returncode:
+            mark_conflicted(new, ours=ours, base=base)
         new.write_bytes(merged.stdout)
         if merged.returncode:
             print(f"migration: moved {old} to {new}, {merged.returncode} conflict(s) to resolve")
