@@ -1,18 +1,19 @@
 """`copier update` from an older release to a newer one keeps the user's work.
 
-A temporary git repository holds two releases of the template:
-
-- v0.1.0: the template as it was at that release: the request-context module was still
-  called `middleware.py` (the real v0.2.0 migration in copier.yml moves it);
-- v0.2.0: the template as it is now, plus representative changes a release makes: a
-  modified file, a new file and a new question with a default.
-
-A project generated from v0.1.0 gets user edits, then `copier update` takes it to v0.2.0.
+A temporary git repository holds the template's real releases, tagged: v0.1.0, v0.2.0
+and v0.3.0 from this repository's history (`RELEASES`), and `LATEST` (v1.0.0), the
+template as it is on disk now. Projects generated from an older tag get user edits,
+then `copier update` takes them to `LATEST` through the real `_migrations` of copier.yml
+(v0.2.0 renamed middleware.py; v1.0.0 moves the shared modules into core/ and
+observability/).
 """
 
 from __future__ import annotations
 
 import ast
+import difflib
+import filecmp
+import io
 import itertools
 import json
 import re
@@ -21,17 +22,24 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import copier
 import pytest
 import yaml
-from support import ROOT, Project, copier_cli, run, snapshot_template
+from support import ROOT, Project, copier_cli, project_files, run, snapshot_template
 
 PACKAGE = "my_service"
 SRC = Path("src") / PACKAGE
-TEMPLATE_SRC = Path("template") / "src" / "{{package_name}}"
+
+RELEASES = {"v0.1.0": "2d4fe74", "v0.2.0": "c266015", "v0.3.0": "7358b1c"}
+"""Released tags and their commits in this repository (v0.3.0: the hardening round)."""
+LATEST = "v1.0.0"
+"""The tag the working tree gets in the temporary repository."""
+ALL_OPTIONS = {"worker": "true", "cache": "true", "observability": "true"}
 
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Template Tests",
@@ -39,31 +47,9 @@ GIT_IDENTITY = {
     "GIT_COMMITTER_NAME": "Template Tests",
     "GIT_COMMITTER_EMAIL": "tests@example.com",
 }
-
-# The release change to a template-owned file, and a user edit that collides with it.
-HEALTH_DOCSTRING = '"""Liveness (the process answers) and readiness (the database answers too)."""'
-HEALTH_DOCSTRING_V2 = '"""Health probes: liveness (the process answers) and readiness (the database too)."""'
-HEALTH_DOCSTRING_USER = '"""Probes for our load balancer: liveness and readiness."""'
-
-NEW_QUESTION = """
-release_channel:
-  type: str
-  help: Which channel this service follows
-  default: stable
-"""
-
-USER_ROUTER = '''"""Orders: a domain the user added."""
-
-from fastapi import APIRouter
-
-router = APIRouter(prefix="/orders", tags=["orders"])
-
-
-@router.get("")
-async def list_orders() -> list[str]:
-    return []
-'''
-USER_SETTINGS_ENV = "LOG_LEVEL=DEBUG\n"
+MERGE_COMMAND = 'uv run alembic merge heads -m "merge template migrations"'
+CONFLICT_START = "<<<<<<< before updating"
+CONFLICT_END = ">>>>>>> after updating"
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -81,46 +67,63 @@ def replace_in(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
-def release_v0_1_0(template: Path) -> None:
-    """Undo, in a copy of the current template, what v0.2.0 changed: the module rename."""
-    src = template / TEMPLATE_SRC
-    (src / "request_context.py").rename(src / "middleware.py")
-    replace_in(src / "app.py.jinja", "from .request_context import", "from .middleware import")
+def clear_work_tree(repo: Path) -> None:
+    for child in repo.iterdir():
+        if child.name != ".git":
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
 
 
-def release_v0_2_0(template: Path) -> None:
-    """Representative changes of a release, on top of the current template."""
-    replace_in(template / TEMPLATE_SRC / "health.py.jinja", HEALTH_DOCSTRING, HEALTH_DOCSTRING_V2)
-    (template / TEMPLATE_SRC / "channel.py.jinja").write_text(
-        '"""The release channel this service follows."""\n\n'
-        'RELEASE_CHANNEL = "{{ release_channel }}"\n'
+def extract_commit(commit: str, dst: Path) -> None:
+    """The files of `commit` of this repository, as `git archive` gives them."""
+    result = subprocess.run(
+        ["git", "archive", "--format=tar", commit],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
     )
-    with (template / "copier.yml").open("a") as copier_yml:
-        copier_yml.write(NEW_QUESTION)
+    if result.returncode != 0:
+        pytest.fail(
+            f"commit {commit} is not in {ROOT} ({result.stderr.decode().strip()}): the update "
+            "tests build the released versions from the repository's history; fetch it "
+            "(`git fetch --unshallow --tags`, or `fetch-depth: 0` in CI)",
+            pytrace=False,
+        )
+    with tarfile.open(fileobj=io.BytesIO(result.stdout)) as archive:
+        archive.extractall(dst, filter="data")
 
 
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A git repository of the template with the tags v0.1.0 and v0.2.0."""
+    """A git repository of the template with a tag per release, `LATEST` the newest."""
     repo = tmp_path_factory.mktemp("releases") / "template"
-    snapshot_template(repo)
-    release_v0_1_0(repo)
+    repo.mkdir()
     git("init", "-q", "-b", "main", cwd=repo)
-    commit_all(repo, "v0.1.0")
-    git("tag", "v0.1.0", cwd=repo)
-
-    for child in repo.iterdir():
-        if child.name != ".git":
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    for tag, commit in RELEASES.items():
+        clear_work_tree(repo)
+        extract_commit(commit, repo)
+        commit_all(repo, f"Release {tag}")
+        git("tag", tag, cwd=repo)
+    clear_work_tree(repo)
     snapshot_template(repo)
-    release_v0_2_0(repo)
-    commit_all(repo, "v0.2.0")
-    git("tag", "v0.2.0", cwd=repo)
+    commit_all(repo, f"Release {LATEST}")
+    git("tag", LATEST, cwd=repo)
     return repo
 
 
-def generate_committed(releases: Path, dst: Path, version: str) -> Path:
-    copier_cli("copy", "--defaults", f"--vcs-ref={version}", releases, dst, cwd=dst.parent)
+def generate(
+    releases: Path, dst: Path, version: str, answers: dict[str, str] | None = None
+) -> Path:
+    """`copier copy` of the release `version` into `dst`, not committed."""
+    data = [arg for name, value in (answers or {}).items() for arg in ("-d", f"{name}={value}")]
+    copier_cli("copy", "--defaults", f"--vcs-ref={version}", *data, releases, dst, cwd=dst.parent)
+    return dst
+
+
+def generate_committed(
+    releases: Path, dst: Path, version: str, answers: dict[str, str] | None = None
+) -> Path:
+    generate(releases, dst, version, answers)
     git("init", "-q", "-b", "main", cwd=dst)
     commit_all(dst, f"Generate from template {version}")
     return dst
@@ -132,154 +135,114 @@ def update(project: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 
 
 def conflicted_files(project: Path) -> list[str]:
-    marked = [
-        str(path.relative_to(project))
-        for path in project.rglob("*")
-        if path.is_file()
-        and ".git" not in path.parts
-        and ".venv" not in path.parts
-        and "<<<<<<< " in path.read_text(errors="replace")
-    ]
-    rejected = [str(path.relative_to(project)) for path in project.rglob("*.rej")]
-    return marked + rejected
+    """Files with a line that opens a conflict, and rejected hunks (`*.rej`)."""
+    found = []
+    for path in project_files(project):
+        name = str(path.relative_to(project))
+        lines = path.read_text(errors="replace").splitlines()
+        if name.endswith(".rej") or any(line.startswith("<<<<<<< ") for line in lines):
+            found.append(name)
+    return sorted(found)
+
+
+def moves_of(version: str) -> list[tuple[Path, Path]]:
+    """The (OLD, NEW) paths the `_migrations` entry of `version` in copier.yml moves."""
+    config = yaml.safe_load((ROOT / "copier.yml").read_text())
+    (entry,) = [entry for entry in config["_migrations"] if entry["version"] == version]
+    paths = [arg for arg in entry["command"] if not arg.startswith(("{{", "--"))]
+    formatted = [Path(path.format(package_name=PACKAGE)) for path in paths]
+    return list(zip(formatted[::2], formatted[1::2], strict=True))
+
+
+def moved_modules(version: str) -> dict[str, str]:
+    """Module paths below the package the release moves: `database` -> `core.database`."""
+    modules = {}
+    for old, new in moves_of(version):
+        old_module = old.relative_to(SRC).with_suffix("").as_posix().replace("/", ".")
+        new_module = new.relative_to(SRC).with_suffix("").as_posix().replace("/", ".")
+        modules[old_module] = new_module.removesuffix(".__init__")
+    return modules
+
+
+def template_has(path: Path) -> bool:
+    """Whether the template on disk generates `path` (whatever the options)."""
+    answers = {"package_name": PACKAGE}
+    names = set()
+    for source in (ROOT / "template").rglob("*"):
+        name = source.relative_to(ROOT / "template").as_posix()
+        name = re.sub(r"{{\s*(\w+)\s*}}", lambda match: answers[match[1]], name)
+        names.add(re.sub(r"{%.*?%}", "", name).removesuffix(".jinja"))
+    return path.as_posix() in names
 
 
 # ---------------------------------------------------------------------------
-# The main scenario: user edits away from the template's changes
+# Migrations: what they refuse, and an unedited project
 # ---------------------------------------------------------------------------
 
 
-@dataclass
-class Updated:
-    path: Path
-    user_files: dict[Path, bytes]
-    """Files as the user left them before the update, byte for byte."""
-    output: str
-
-
-@pytest.fixture(scope="module")
-def updated(releases: Path, tmp_path_factory: pytest.TempPathFactory) -> Updated:
-    project = generate_committed(releases, tmp_path_factory.mktemp("upd") / "proj", "v0.1.0")
-    assert (project / SRC / "middleware.py").is_file()
-
-    # A template-owned file, edited where the template does not change it.
-    replace_in(
-        project / SRC / "app.py",
-        '    app.include_router(items_router, prefix="/api/v1")\n',
-        '    app.include_router(items_router, prefix="/api/v1")\n'
-        '    app.include_router(orders_router, prefix="/api/v1")\n',
-    )
-    replace_in(
-        project / SRC / "app.py",
-        "from .logs import configure_logging\n",
-        "from .logs import configure_logging\nfrom .orders.router import router as orders_router\n",
-    )
-    # A new domain module, and a dependency.
-    (project / SRC / "orders").mkdir()
-    (project / SRC / "orders" / "__init__.py").write_text('"""Orders."""\n')
-    (project / SRC / "orders" / "router.py").write_text(USER_ROUTER)
-    replace_in(
-        project / "pyproject.toml", '    "alembic>=', '    "python-dotenv>=1.0.1",\n    "alembic>='
-    )
-    commit_all(project, "User work")
-    # A file the user keeps out of git (and the template must never touch).
-    (project / ".env").write_text(USER_SETTINGS_ENV)
-
-    user_files = {
-        path: (project / path).read_bytes()
-        for path in (
-            SRC / "orders" / "__init__.py",
-            SRC / "orders" / "router.py",
-            Path(".env"),
-        )
-    }
-    # The update crosses v0.2.0, whose migration runs code: Copier wants --trust.
-    result = update(project, "--trust")
-    return Updated(path=project, user_files=user_files, output=result.stdout)
-
-
-def test_update_refuses_to_run_a_migration_without_trust(
-    releases: Path, tmp_path: Path
-) -> None:
-    project = generate_committed(releases, tmp_path / "proj", "v0.1.0")
+def test_update_refuses_to_run_a_migration_without_trust(releases: Path, tmp_path: Path) -> None:
+    project = generate_committed(releases, tmp_path / "proj", "v0.3.0")
 
     result = copier_cli("update", "--defaults", project, cwd=project, check=False)
 
     assert result.returncode != 0
     assert "--trust" in result.stdout or "unsafe" in result.stdout.lower(), result.stdout
-    assert (project / SRC / "middleware.py").is_file(), "nothing may change when refused"
+    assert (project / SRC / "database.py").is_file(), "nothing may change when refused"
     assert git("status", "--porcelain", cwd=project) == ""
 
 
-def test_user_files_are_kept_byte_for_byte(updated: Updated) -> None:
-    for path, content in updated.user_files.items():
-        assert (updated.path / path).read_bytes() == content, path
-
-
-def test_user_edits_to_template_files_are_kept(updated: Updated) -> None:
-    app = (updated.path / SRC / "app.py").read_text()
-    assert "from .orders.router import router as orders_router\n" in app
-    assert '    app.include_router(orders_router, prefix="/api/v1")\n' in app
-    assert '    "python-dotenv>=1.0.1",\n' in (updated.path / "pyproject.toml").read_text()
-
-
-def test_template_changes_arrived(updated: Updated) -> None:
-    assert HEALTH_DOCSTRING_V2 in (updated.path / SRC / "health.py").read_text()
-    channel = (updated.path / SRC / "channel.py").read_text()
-    assert 'RELEASE_CHANNEL = "stable"' in channel
-    answers = yaml.safe_load((updated.path / ".copier-answers.yml").read_text())
-    assert answers["_commit"] == "v0.2.0"
-    assert answers["release_channel"] == "stable"
-
-
-def test_migration_moved_the_renamed_file(updated: Updated) -> None:
-    assert "migration: moved" in updated.output, updated.output
-    assert not (updated.path / SRC / "middleware.py").exists()
-    assert (updated.path / SRC / "request_context.py").is_file()
-    app = (updated.path / SRC / "app.py").read_text()
-    assert "from .request_context import" in app
-    assert "from .middleware import" not in app
-
-
-def test_no_conflicts_where_none_were_expected(updated: Updated) -> None:
-    assert conflicted_files(updated.path) == []
-
-
-def test_updated_project_passes_its_checks(updated: Updated) -> None:
-    project = Project(path=updated.path, answers={})
-    project.run("uv", "sync")
-    project.uv_run("ruff", "check", "--no-cache")
-    project.uv_run("ruff", "format", "--check", "--no-cache")
-    project.uv_run("mypy")
-    result = project.uv_run("pytest", "-q", "-p", "no:cacheprovider")
-    assert " passed" in result.stdout, result.stdout
-
-
-# ---------------------------------------------------------------------------
-# A user edit on the very lines the release changes
-# ---------------------------------------------------------------------------
-
-
-def test_conflicting_edit_gets_conflict_markers_not_silent_loss(
-    releases: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("version", "answers"),
+    [
+        pytest.param("v0.3.0", ALL_OPTIONS, id="v0.3.0-all-options"),
+        pytest.param("v0.2.0", {"auth": "false"}, id="v0.2.0-no-auth", marks=pytest.mark.slow),
+        pytest.param("v0.1.0", {}, id="v0.1.0", marks=pytest.mark.slow),
+    ],
+)
+def test_unedited_project_becomes_what_the_release_generates(
+    releases: Path, tmp_path: Path, version: str, answers: dict[str, str]
 ) -> None:
-    project = generate_committed(releases, tmp_path / "proj", "v0.1.0")
-    health = project / SRC / "health.py"
-    replace_in(health, HEALTH_DOCSTRING, HEALTH_DOCSTRING_USER)
-    commit_all(project, "User docstring")
+    """The migrations move the files and the update changes them, without a conflict: the
+    project is file for file what `LATEST` generates with the same answers."""
+    project = generate_committed(releases, tmp_path / "proj", version, answers)
 
-    update(project, "--trust")
+    result = update(project, "--trust")
 
-    text = health.read_text()
-    assert conflicted_files(project) == [str(SRC / "health.py")]
-    assert "<<<<<<< before updating" in text
-    assert ">>>>>>> after updating" in text
-    assert HEALTH_DOCSTRING_USER in text, "the user's version must survive"
-    assert HEALTH_DOCSTRING_V2 in text, "the template's version must be offered"
+    assert conflicted_files(project) == []
+    fresh = generate(releases, tmp_path / "fresh", LATEST, answers)
+    names = {
+        str(path.relative_to(root))
+        for root in (project, fresh)
+        for path in project_files(root)
+        if path.name != ".copier-answers.yml"
+    }
+    different = [
+        name
+        for name in sorted(names)
+        if not ((project / name).is_file() and (fresh / name).is_file())
+        or not filecmp.cmp(project / name, fresh / name, shallow=False)
+    ]
+    assert different == [], result.stdout
+    moved = [old for old, new in moves_of(LATEST) if template_has(new)]
+    assert not any((project / old).exists() for old in moved)
 
 
-def test_renamed_file_keeps_user_edits(releases: Path, tmp_path: Path) -> None:
-    """The migration moves the user's copy, so its edits travel to the new name."""
+def test_update_to_the_same_version_is_a_no_op(releases: Path, tmp_path: Path) -> None:
+    project = generate_committed(releases, tmp_path / "proj", LATEST)
+
+    update(project)  # no migration to cross: no --trust needed
+
+    assert git("status", "--porcelain", cwd=project) == ""
+
+
+# ---------------------------------------------------------------------------
+# Edits to a moved file travel with it
+# ---------------------------------------------------------------------------
+
+
+def test_edit_of_a_renamed_file_follows_it(releases: Path, tmp_path: Path) -> None:
+    """From v0.1.0: v0.2.0 renamed middleware.py and v1.0.0 moves it into core/; the
+    edit lands in the file where it lives now, merged with the releases' changes."""
     project = generate_committed(releases, tmp_path / "proj", "v0.1.0")
     replace_in(
         project / SRC / "middleware.py",
@@ -288,27 +251,486 @@ def test_renamed_file_keeps_user_edits(releases: Path, tmp_path: Path) -> None:
     )
     commit_all(project, "User header name")
 
-    update(project, "--trust")
+    result = update(project, "--trust")
 
-    moved = (project / SRC / "request_context.py").read_text()
+    moved = (project / SRC / "core" / "request_context.py").read_text()
     assert 'REQUEST_ID_HEADER = "X-Correlation-ID"' in moved
     assert not (project / SRC / "middleware.py").exists()
-    # Copier sees the moved file as new on both sides, so the edited line is offered as a
-    # conflict against the template's line: shown, never lost.
-    assert conflicted_files(project) == [str(SRC / "request_context.py")]
+    assert not (project / SRC / "request_context.py").exists()
+    assert "your edits merged" in result.stdout, result.stdout
+    assert conflicted_files(project) == []
+
+
+def test_colliding_edit_of_a_moved_file_gets_conflict_markers(
+    releases: Path, tmp_path: Path
+) -> None:
+    """An edit on a line the release changes too: both versions are shown, marked as
+    Copier marks its own conflicts, and the rest of the file is the release's."""
+    project = generate_committed(releases, tmp_path / "proj", "v0.3.0")
+    user_line = "from .settings import Settings  # our settings, with the orders fields\n"
+    replace_in(project / SRC / "database.py", "from .settings import Settings\n", user_line)
+    commit_all(project, "User comment")
+
+    update(project, "--trust")
+
+    moved = project / SRC / "core" / "database.py"
+    assert conflicted_files(project) == [str(SRC / "core" / "database.py")]
+    status = git("status", "--porcelain", "--", str(moved.relative_to(project)), cwd=project)
+    assert status == f"UU {SRC / 'core' / 'database.py'}\n", "unmerged, as Copier marks them"
+    lines = moved.read_text().splitlines(keepends=True)
+    start, end = lines.index(CONFLICT_START + "\n"), lines.index(CONFLICT_END + "\n")
+    conflict = "".join(lines[start:end])
+    assert user_line in conflict, "the user's version must survive"
+    assert "from ..settings import Settings\n" in conflict, "the release's must be offered"
+    fresh = generate(releases, tmp_path / "fresh", LATEST)
+    resolved = "".join(take_new_side(moved.read_text()))
+    assert resolved == (fresh / SRC / "core" / "database.py").read_text()
 
 
 # ---------------------------------------------------------------------------
-# Updating to the version a project already has
+# The main scenario: a v0.3.0 project with every option, and the user's own work
 # ---------------------------------------------------------------------------
 
 
-def test_update_to_the_same_version_is_a_no_op(releases: Path, tmp_path: Path) -> None:
-    project = generate_committed(releases, tmp_path / "proj", "v0.2.0")
+def orders_files(shape: dict[str, str]) -> dict[Path, str]:
+    """The user's orders domain. `shape` maps each shared module the code imports to its
+    path in the release the code is written for (`moved_modules`: v1.0.0's moves)."""
 
-    update(project)  # no migration to cross: no --trust needed
+    def module(name: str) -> str:
+        return shape.get(name, name)
 
-    assert git("status", "--porcelain", cwd=project) == ""
+    return {
+        SRC / "orders" / "__init__.py": '"""Orders: what customers buy."""\n',
+        SRC / "orders" / "models.py": f'''"""Orders: the table."""
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..{module("database")} import Base
+
+
+class Order(Base):
+    """An order, placed by a customer."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer: Mapped[str] = mapped_column(String(100))
+    quantity: Mapped[int] = mapped_column(default=1)
+''',
+        SRC / "orders" / "schemas.py": '''"""Orders: what the API shows of them."""
+
+from pydantic import BaseModel, ConfigDict
+
+
+class OrderRead(BaseModel):
+    """An order as the API returns it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    customer: str
+    quantity: int
+''',
+        SRC / "orders" / "service.py": '''"""Order use cases: they take a session and only flush."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .models import Order
+
+
+async def create_order(session: AsyncSession, customer: str, quantity: int = 1) -> Order:
+    """Add an order; the caller owns the transaction."""
+    order = Order(customer=customer, quantity=quantity)
+    session.add(order)
+    await session.flush()
+    return order
+
+
+async def list_orders(session: AsyncSession, limit: int) -> Sequence[Order]:
+    """The first `limit` orders, oldest first."""
+    return (await session.scalars(select(Order).order_by(Order.id).limit(limit))).all()
+''',
+        SRC / "orders" / "router.py": f'''"""Orders: the HTTP API."""
+
+from fastapi import APIRouter
+
+from ..{module("dependencies")} import SessionDep, SettingsDep
+from ..{module("problems")} import problem_responses
+from . import service
+from .schemas import OrderRead
+
+router = APIRouter(prefix="/orders", tags=["orders"], responses=problem_responses(503))
+
+
+@router.get("")
+async def list_orders(session: SessionDep, settings: SettingsDep) -> list[OrderRead]:
+    """Every order, oldest first, up to `ORDERS_PAGE_SIZE` of them."""
+    orders = await service.list_orders(session, limit=settings.orders_page_size)
+    return [OrderRead.model_validate(order) for order in orders]
+''',
+    }
+
+
+ORDERS_TESTS = {
+    Path("tests") / "orders" / "__init__.py": "",
+    Path("tests") / "orders" / "test_router.py": f'''"""GET /api/v1/orders."""
+
+from httpx import AsyncClient
+
+from {PACKAGE}.orders.models import Order
+
+
+async def test_orders_are_listed_oldest_first(
+    anonymous_client: AsyncClient, orders: list[Order]
+) -> None:
+    """Orders come back in the order they were placed."""
+    response = await anonymous_client.get("/api/v1/orders")
+
+    assert response.status_code == 200
+    assert [order["customer"] for order in response.json()] == ["alice", "bob"]
+''',
+}
+
+ORDERS_APP_IMPORT = "from .orders.router import router as orders_router\n"
+ORDERS_APP_ROUTER = '    app.include_router(orders_router, prefix="/api/v1")\n'
+ITEMS_APP_ROUTER = '    app.include_router(items_router, prefix="/api/v1")\n'
+ORDERS_ENV_IMPORT = (
+    f"from {PACKAGE}.orders import models as _orders_models  # noqa: F401 - registers tables\n"
+)
+ORDERS_SETTING = (
+    "    orders_page_size: int = Field(default=50, ge=1)\n"
+    '    """The most orders `GET /api/v1/orders` returns."""\n'
+)
+SETTINGS_ANCHOR = "    max_request_body_bytes: int = Field(default=1_048_576, ge=1)\n"
+"""The line of `Settings` the user's field follows."""
+ORDERS_CONFTEST_IMPORTS = (
+    f"from {PACKAGE}.orders.models import Order\n",
+    f"from {PACKAGE}.orders.service import create_order\n",
+)
+ORDERS_FIXTURE = '''
+
+@pytest.fixture
+async def orders(session: AsyncSession) -> list[Order]:
+    """Two orders of different customers, in the test's transaction."""
+    return [
+        await create_order(session, "alice"),
+        await create_order(session, "bob", quantity=2),
+    ]
+'''
+DATABASE_ADDITION = '''
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    """Whether `engine` talks to SQLite (our reports need to know)."""
+    return engine.dialect.name == "sqlite"
+'''
+"""The user's addition to a module the release moves (and changes elsewhere)."""
+ORDERS_REVISION_ID = "0a7c3e9d5b21"
+
+
+def orders_revision(down_revision: str) -> str:
+    """The user's Alembic revision: the orders table, after the template's head."""
+    return f'''"""create orders
+
+Revision ID: {ORDERS_REVISION_ID}
+Revises: {down_revision}
+Create Date: 2026-12-10 09:00:00+00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "{ORDERS_REVISION_ID}"
+down_revision: str | None = "{down_revision}"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "orders",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("customer", sa.String(length=100), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("orders")
+'''
+
+
+def insert_import(text: str, line: str) -> str:
+    """`text` with the import `line` among the top-level imports of its kind (`from .`,
+    `from <package>.`), where isort puts it; unchanged if it is there."""
+    if line in text:
+        return text
+    prefix = line[: line.index(".") + 1]
+    key = line.split()[1]
+    lines = text.splitlines(keepends=True)
+    position = None
+    for index, current in enumerate(lines):
+        if not current.startswith(prefix):
+            continue
+        if current.split()[1] > key:
+            position = index
+            break
+        position = index + 1
+        if current.rstrip().endswith("("):  # past a parenthesised import
+            while not lines[position - 1].startswith(")"):
+                position += 1
+    assert position is not None, f"no `{prefix}` import to put {line!r} beside"
+    lines.insert(position, line)
+    return "".join(lines)
+
+
+def insert_after(text: str, anchor: str, addition: str) -> str:
+    """`text` with `addition` after the line `anchor`; unchanged if it is there."""
+    if addition in text:
+        return text
+    assert anchor in text, f"{anchor!r} not found"
+    return text.replace(anchor, anchor + addition, 1)
+
+
+def add_orders_domain(project: Path, shape: dict[str, str]) -> None:
+    """What CLAUDE.md's "Adding a domain" says: the domain's modules, its router in the
+    app, its models in migrations/env.py; here with a setting of its own too."""
+    for path, content in orders_files(shape).items():
+        path = project / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    app = project / SRC / "app.py"
+    app.write_text(reapply_app(app.read_text()))
+    env = project / "migrations" / "env.py"
+    env.write_text(reapply_env(env.read_text()))
+    settings = project / SRC / "settings.py"
+    settings.write_text(reapply_settings(settings.read_text()))
+
+
+def add_orders_tests(project: Path) -> None:
+    """The domain's tests, and their fixture in tests/conftest.py."""
+    for path, content in ORDERS_TESTS.items():
+        path = project / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    conftest = project / "tests" / "conftest.py"
+    conftest.write_text(reapply_conftest(conftest.read_text()))
+
+
+def added_lines(before: str, after: str) -> list[str]:
+    """The lines `after` has that `before` had not (what an edit added or changed)."""
+    matcher = difflib.SequenceMatcher(a=before.splitlines(), b=after.splitlines(), autojunk=False)
+    return [
+        line
+        for tag, _, _, start, end in matcher.get_opcodes()
+        if tag in ("replace", "insert")
+        for line in after.splitlines()[start:end]
+    ]
+
+
+@dataclass
+class Edited:
+    """A v0.3.0 project with the user's work, updated to `LATEST`."""
+
+    path: Path
+    own_files: dict[Path, bytes]
+    """Files only the user wrote, byte for byte as they left them."""
+    added: dict[Path, list[str]]
+    """Lines the user added to the template's files, by where the file is after the update."""
+    output: str
+
+
+EDITED_ANSWERS = {"auth": "true", "database": "sqlite", **ALL_OPTIONS}
+
+EXPECTED_CONFLICTS = [
+    str(SRC / "app.py"),
+    "migrations/env.py",
+    "tests/conftest.py",
+]
+"""Where the user's edits meet lines the release moved or rewrote: the imports next to
+theirs in app.py, env.py and conftest.py (database.py's addition merges cleanly; settings.py
+only changes an import away from the new field). Adapt when `LATEST` changes these files."""
+
+
+@pytest.fixture(scope="module")
+def edited(releases: Path, tmp_path_factory: pytest.TempPathFactory) -> Edited:
+    project = generate_committed(
+        releases, tmp_path_factory.mktemp("edited") / "proj", "v0.3.0", EDITED_ANSWERS
+    )
+    versions = project / "migrations" / "versions"
+    (template_head,) = heads_of(revision_graph(versions))
+    edited_files = [
+        SRC / "app.py",
+        SRC / "settings.py",
+        SRC / "database.py",
+        Path("migrations") / "env.py",
+        Path("tests") / "conftest.py",
+    ]
+    before = {path: (project / path).read_text() for path in edited_files}
+
+    add_orders_domain(project, shape={})
+    add_orders_tests(project)
+    with (project / SRC / "database.py").open("a") as database:
+        database.write(DATABASE_ADDITION)
+    revision = versions / f"2026_12_10_0900-{ORDERS_REVISION_ID}_create_orders.py"
+    revision.write_text(orders_revision(template_head))
+    commit_all(project, "Orders")
+    (project / ".env").write_text("LOG_LEVEL=DEBUG\nORDERS_PAGE_SIZE=20\n")  # not in git
+
+    own = [*orders_files({}), *ORDERS_TESTS, revision.relative_to(project), Path(".env")]
+    own_files = {path: (project / path).read_bytes() for path in own}
+    moved = dict(moves_of(LATEST))
+    added = {
+        moved.get(path, path): added_lines(text, (project / path).read_text())
+        for path, text in before.items()
+    }
+    result = update(project, "--trust")
+    return Edited(path=project, own_files=own_files, added=added, output=result.stdout)
+
+
+def test_user_files_are_kept_byte_for_byte(edited: Edited) -> None:
+    for path, content in edited.own_files.items():
+        assert (edited.path / path).read_bytes() == content, path
+
+
+def test_no_line_the_user_added_is_lost(edited: Edited) -> None:
+    """Every line the user added to a template file is in the file (where it moved to),
+    merged or inside conflict markers."""
+    for path, lines in edited.added.items():
+        assert lines, f"the scenario edits {path}"
+        text = (edited.path / path).read_text().splitlines()
+        missing = [line for line in lines if line not in text]
+        assert missing == [], f"{path} lost {missing}"
+
+
+def test_conflicts_are_where_the_user_edited_lines_the_release_changed(edited: Edited) -> None:
+    assert conflicted_files(edited.path) == sorted(EXPECTED_CONFLICTS), edited.output
+    for name in EXPECTED_CONFLICTS:
+        text = (edited.path / name).read_text().splitlines()
+        assert CONFLICT_START in text and CONFLICT_END in text, name
+
+
+def test_migrations_moved_the_shared_modules(edited: Edited) -> None:
+    assert f"moved {SRC / 'database.py'} to {SRC / 'core' / 'database.py'}, your edits merged" in (
+        edited.output
+    )
+    for old, new in moves_of(LATEST):
+        if template_has(new):
+            assert not (edited.path / old).exists(), old
+    core_database = (edited.path / SRC / "core" / "database.py").read_text()
+    assert core_database.endswith(DATABASE_ADDITION)
+    assert "from ..settings import Settings\n" in core_database
+
+
+# The resolution: what the user does after the update, one small function per file.
+# Each takes the release's side of every conflict, then puts the user's change back in
+# the file's new shape; each is idempotent, so that a file that merged cleanly passes
+# through unchanged. Adapt them when `LATEST` reshapes a file.
+
+
+def take_new_side(text: str) -> list[str]:
+    """The lines of `text` with each conflict resolved to the release's side."""
+    kept, side = [], None
+    for line in text.splitlines(keepends=True):
+        if line.startswith("<<<<<<< "):
+            side = "ours"
+        elif side == "ours" and line.startswith("|||||||"):
+            side = "base"
+        elif side in ("ours", "base") and line.rstrip("\n") == "=======":
+            side = "theirs"
+        elif side == "theirs" and line.startswith(">>>>>>> "):
+            side = None
+        elif side in (None, "theirs"):
+            kept.append(line)
+    assert side is None, "unterminated conflict"
+    return kept
+
+
+def resolve(project: Path, path: Path, reapply: Callable[[str], str]) -> None:
+    file = project / path
+    file.write_text(reapply("".join(take_new_side(file.read_text()))))
+
+
+def reapply_app(text: str) -> str:
+    """The orders router, wired into the new app factory."""
+    return insert_after(insert_import(text, ORDERS_APP_IMPORT), ITEMS_APP_ROUTER, ORDERS_APP_ROUTER)
+
+
+def reapply_settings(text: str) -> str:
+    """The orders setting, in the new `Settings`."""
+    return insert_after(text, SETTINGS_ANCHOR, ORDERS_SETTING)
+
+
+def reapply_env(text: str) -> str:
+    """The orders models, registered in the new migrations/env.py."""
+    return insert_import(text, ORDERS_ENV_IMPORT)
+
+
+def reapply_conftest(text: str) -> str:
+    """The orders fixture and its imports, in the new tests/conftest.py."""
+    for line in ORDERS_CONFTEST_IMPORTS:
+        text = insert_import(text, line)
+    return text if ORDERS_FIXTURE in text else text + ORDERS_FIXTURE
+
+
+def reapply_database(text: str) -> str:
+    """The user's helper, at the end of the moved database module."""
+    return text if DATABASE_ADDITION in text else text + DATABASE_ADDITION
+
+
+RESOLUTIONS: dict[Path, Callable[[str], str]] = {
+    SRC / "app.py": reapply_app,
+    SRC / "settings.py": reapply_settings,
+    SRC / "core" / "database.py": reapply_database,
+    Path("migrations") / "env.py": reapply_env,
+    Path("tests") / "conftest.py": reapply_conftest,
+}
+
+
+def follow_moved_imports(project: Path) -> None:
+    """The user's own modules import the shared ones from where the release put them
+    (what mypy and ruff point out after the update)."""
+    shape = moved_modules(LATEST)
+    for path, content in orders_files(shape).items():
+        (project / path).write_text(content)
+
+
+@pytest.mark.slow
+def test_resolved_project_has_one_head_and_passes_its_checks(edited: Edited) -> None:
+    project = Project(path=edited.path, answers={})
+    project.run("uv", "sync")
+    versions = edited.path / "migrations" / "versions"
+    heads = alembic_heads(project, {})
+    if heads != {ORDERS_REVISION_ID}:
+        # The release brought a revision of its own: join the heads, as the message says.
+        assert MERGE_COMMAND in edited.output
+        assert ORDERS_REVISION_ID in heads
+        project.run(*shlex.split(MERGE_COMMAND))
+        (merged,) = alembic_heads(project, {})
+        assert revision_graph(versions)[merged][1] == heads
+    assert len(alembic_heads(project, {})) == 1
+
+    for path, reapply in RESOLUTIONS.items():
+        resolve(edited.path, path, reapply)
+    follow_moved_imports(edited.path)
+    assert conflicted_files(edited.path) == []
+    for path, lines in edited.added.items():
+        text = (edited.path / path).read_text().splitlines()
+        assert [line for line in lines if line not in text] == [], path
+
+    project.uv_run("ruff", "check", "--no-cache")
+    project.uv_run("ruff", "format", "--check", "--no-cache")
+    project.uv_run("mypy")
+    result = project.uv_run("pytest", "-q", "-p", "no:cacheprovider")
+    assert " passed" in result.stdout, result.stdout
+    orders = project.uv_run("pytest", "-q", "-p", "no:cacheprovider", "tests/orders")
+    assert "1 passed" in orders.stdout, orders.stdout
 
 
 # ---------------------------------------------------------------------------
@@ -413,66 +835,6 @@ def test_a_revision_is_the_same_file_whatever_the_other_answers(
 # Turning an option on in a project with a domain and a revision of its own
 # ---------------------------------------------------------------------------
 
-ORDERS_MODELS = '''"""Orders: a table the user added."""
-
-from sqlalchemy import String
-from sqlalchemy.orm import Mapped, mapped_column
-
-from ..database import Base
-
-
-class Order(Base):
-    """An order, placed by a customer."""
-
-    __tablename__ = "orders"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    customer: Mapped[str] = mapped_column(String(100))
-'''
-ORDERS_ROUTER = '''"""Orders: a domain the user added."""
-
-from fastapi import APIRouter
-from sqlalchemy import select
-
-from ..database import SessionDep
-from .models import Order
-
-router = APIRouter(prefix="/orders", tags=["orders"])
-
-
-@router.get("")
-async def list_customers(session: SessionDep) -> list[str]:
-    """The customer of every order, oldest first."""
-    return list(await session.scalars(select(Order.customer).order_by(Order.id)))
-'''
-ORDERS_IMPORT = (
-    f"from {PACKAGE}.orders import models as _orders_models  # noqa: F401 - registers tables\n"
-)
-MERGE_COMMAND = 'uv run alembic merge heads -m "merge template migrations"'
-
-
-def add_orders_domain(project: Path) -> None:
-    """What CLAUDE.md's "Adding a domain" says: models, router, env.py import, app."""
-    orders = project / SRC / "orders"
-    orders.mkdir()
-    (orders / "__init__.py").write_text('"""Orders."""\n')
-    (orders / "models.py").write_text(ORDERS_MODELS)
-    (orders / "router.py").write_text(ORDERS_ROUTER)
-    logs_import = f"from {PACKAGE}.logs import configure_logging\n"
-    replace_in(project / "migrations" / "env.py", logs_import, logs_import + ORDERS_IMPORT)
-    replace_in(
-        project / SRC / "app.py",
-        '    app.include_router(items_router, prefix="/api/v1")\n',
-        '    app.include_router(items_router, prefix="/api/v1")\n'
-        '    app.include_router(orders_router, prefix="/api/v1")\n',
-    )
-    replace_in(
-        project / SRC / "app.py",
-        "from .logs import configure_logging\n",
-        "from .logs import configure_logging\nfrom .orders.router import router as orders_router\n",
-    )
-
-
 def alembic_heads(project: Project, env: dict[str, str]) -> set[str]:
     """The heads `alembic heads` lists (one line each: `<revision> (head)`)."""
     output = project.uv_run("alembic", "heads", env=env).stdout
@@ -536,11 +898,11 @@ def test_turning_on_an_option_that_brings_a_migration(
     path = tmp_path / "proj"
     path.mkdir()
     data = [arg for name, value in answers.items() for arg in ("-d", f"{name}={value}")]
-    copier_cli("copy", "--defaults", "--vcs-ref=v0.2.0", *data, releases, path, cwd=tmp_path)
+    copier_cli("copy", "--defaults", f"--vcs-ref={LATEST}", *data, releases, path, cwd=tmp_path)
     project = Project(path=path, answers={})
     project.run("uv", "sync")
     git("init", "-q", "-b", "main", cwd=path)
-    commit_all(path, "Generate from template v0.2.0")
+    commit_all(path, f"Generate from template {LATEST}")
 
     # The template's schema, then data in it.
     project.uv_run("alembic", "upgrade", "head", env=env)
@@ -552,13 +914,13 @@ def test_turning_on_an_option_that_brings_a_migration(
     # The user's domain and its revision, autogenerated on top of the template's head.
     versions = path / "migrations" / "versions"
     (template_head,) = heads_of(revision_graph(versions))
-    add_orders_domain(path)
+    add_orders_domain(path, moved_modules(LATEST))
     project.uv_run("alembic", "revision", "--autogenerate", "-m", "create orders", env=env)
     graph = revision_graph(versions)
     (user_head,) = heads_of(graph)
     assert graph[user_head][1] == {template_head}, "the user's revision follows the head"
     project.uv_run("alembic", "upgrade", "head", env=env)
-    sqlite_rows(database, "INSERT INTO orders (customer) VALUES ('alice')")
+    sqlite_rows(database, "INSERT INTO orders (customer, quantity) VALUES ('alice', 1)")
     commit_all(path, "Orders")
 
     result = update(path, "-d", f"{option}=true")
