@@ -20,6 +20,7 @@ from support import (
     project_files,
     read_answers,
 )
+from template_tree import files_brought_by, generated_files
 
 DEFAULTS = {
     "project_name": "My Service",
@@ -187,6 +188,28 @@ def test_no_unrendered_jinja(any_project: Path) -> None:
             if re.search(pattern, line):
                 problems.append(f"{relative}:{number}: {line.strip()}")
     assert not problems, "unrendered Jinja:\n" + "\n".join(problems)
+
+
+def test_generated_files_are_those_the_template_paths_give(
+    any_project: Path, template: Path
+) -> None:
+    """Exactly the files whose `{% if <option> %}` gates the answers open, no other."""
+    answers = read_answers(any_project)
+    expected = generated_files(template, answers)
+    generated = {rel(any_project, path) for path in project_files(any_project)}
+    missing = sorted(map(str, expected - generated))
+    unexpected = sorted(map(str, generated - expected))
+    assert not missing and not unexpected, (
+        f"with {answers}:\n  missing (their gates are open): {missing}\n"
+        f"  unexpected (no template path gives them): {unexpected}"
+    )
+
+
+def option_files(template: Path, answers: dict[str, str]) -> set[PurePosixPath]:
+    """The files `answers` add to a default project, read from the template's paths."""
+    files = files_brought_by(template, answers)
+    assert files, f"no template path is gated by {answers}"
+    return files
 
 
 def test_file_names_are_portable(any_project: Path) -> None:
@@ -471,7 +494,10 @@ def test_project_without_auth_has_none_of_it(template: Path, tmp_path: Path) -> 
     for path in (package / "users", package / "auth", project / "tests" / "users"):
         assert not path.exists(), path
     assert not (project / "tests" / "auth").exists()
-    assert not (project / "tests" / "fixtures" / "auth.py").exists()
+    auth_files = files_brought_by(template, {"auth": "true"}, base={"auth": "false"})
+    assert auth_files, "no template path is gated by auth"
+    for name in auth_files:
+        assert not (project / name).exists(), name
     assert [path.name for path in (project / "migrations" / "versions").glob("*.py")] == [
         "2026_11_26_1200-3f9a1c2b7d10_create_items.py"
     ]
@@ -492,11 +518,6 @@ OBSERVABILITY_DEPENDENCIES = {
     "opentelemetry-instrumentation-sqlalchemy",
     "prometheus-client",
 }
-OBSERVABILITY_FILES = (
-    "src/my_service/observability/tracing.py",
-    "src/my_service/observability/metrics.py",
-    "tests/test_observability.py",
-)
 
 
 def test_observability_project_has_tracing_metrics_and_their_settings(
@@ -506,7 +527,7 @@ def test_observability_project_has_tracing_metrics_and_their_settings(
 
     assert read_answers(project)["observability"] is True
     assert OBSERVABILITY_DEPENDENCIES <= dependency_names(project)
-    for name in OBSERVABILITY_FILES:
+    for name in option_files(template, {"observability": "true"}):
         assert (project / name).is_file(), name
     app = (project / "src" / "my_service" / "app.py").read_text()
     assert "telemetry=telemetry_config(tracer_provider)" in app
@@ -518,10 +539,12 @@ def test_observability_project_has_tracing_metrics_and_their_settings(
     assert "## Observability" in (project / "README.md").read_text()
 
 
-def test_project_without_observability_has_none_of_it(default_project: Path) -> None:
+def test_project_without_observability_has_none_of_it(
+    default_project: Path, template: Path
+) -> None:
     assert read_answers(default_project)["observability"] is False
     assert not OBSERVABILITY_DEPENDENCIES & dependency_names(default_project)
-    for name in OBSERVABILITY_FILES:
+    for name in option_files(template, {"observability": "true"}):
         assert not (default_project / name).exists(), name
     for path in project_files(default_project):
         text = path.read_text(errors="ignore")
@@ -532,50 +555,20 @@ def test_project_without_observability_has_none_of_it(default_project: Path) -> 
 # Redis: background tasks (`worker`) and the item cache (`cache`)
 # ---------------------------------------------------------------------------
 
-WORKER_FILES = (
-    "src/my_service/worker/__init__.py",
-    "src/my_service/worker/settings.py",
-    "src/my_service/items/processing.py",
-    "src/my_service/items/tasks.py",
-    "tests/test_worker.py",
-    "tests/items/test_tasks.py",
-    "tests/fixtures/worker.py",
-    "migrations/versions/2026_11_26_1400-5d7e1b9c3a26_add_items_processed_at.py",
-)
-CACHE_FILES = (
-    "src/my_service/core/cache.py",
-    "src/my_service/items/cache.py",
-    "tests/test_cache.py",
-    "tests/items/test_cache.py",
-    "tests/fixtures/cache.py",
-)
-REDIS_FILES = (
-    "src/my_service/core/redis_client.py",
-    "tests/redis_support.py",
-    "tests/fixtures/redis.py",
-)
-
-
 @pytest.mark.parametrize(
-    ("answers", "files", "dependencies"),
+    ("answers", "dependencies"),
     [
-        pytest.param(
-            {"worker": "true"},
-            WORKER_FILES + REDIS_FILES,
-            {"redis", "taskiq", "taskiq-redis"},
-            id="worker",
-        ),
-        pytest.param({"cache": "true"}, CACHE_FILES + REDIS_FILES, {"redis"}, id="cache"),
+        pytest.param({"worker": "true"}, {"redis", "taskiq", "taskiq-redis"}, id="worker"),
+        pytest.param({"cache": "true"}, {"redis"}, id="cache"),
     ],
 )
 def test_redis_options_bring_their_files_services_and_settings(
-    template: Path, tmp_path: Path, answers: dict[str, str], files: tuple[str, ...],
-    dependencies: set[str],
+    template: Path, tmp_path: Path, answers: dict[str, str], dependencies: set[str]
 ) -> None:
     project = generate(template, tmp_path / "redis", answers)
 
     assert dependencies <= dependency_names(project)
-    for name in files:
+    for name in option_files(template, answers):
         assert (project / name).is_file(), name
     compose = yaml.safe_load((project / "compose.yaml").read_text())
     assert "redis" in compose["services"]
@@ -591,11 +584,13 @@ def test_redis_options_bring_their_files_services_and_settings(
         assert "taskiq worker" in (project / "CLAUDE.md").read_text()
 
 
-def test_project_without_redis_options_has_none_of_it(default_project: Path) -> None:
+def test_project_without_redis_options_has_none_of_it(
+    default_project: Path, template: Path
+) -> None:
     assert read_answers(default_project)["worker"] is False
     assert read_answers(default_project)["cache"] is False
     assert not {"redis", "taskiq", "taskiq-redis"} & dependency_names(default_project)
-    for name in WORKER_FILES + CACHE_FILES + REDIS_FILES:
+    for name in option_files(template, {"worker": "true", "cache": "true"}):
         assert not (default_project / name).exists(), name
     for path in project_files(default_project):
         text = path.read_text(errors="ignore")
