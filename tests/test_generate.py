@@ -529,9 +529,10 @@ def test_observability_project_has_tracing_metrics_and_their_settings(
     assert OBSERVABILITY_DEPENDENCIES <= dependency_names(project)
     for name in option_files(template, {"observability": "true"}):
         assert (project / name).is_file(), name
-    app = (project / "src" / "my_service" / "app.py").read_text()
-    assert "telemetry=telemetry_config(tracer_provider)" in app
-    assert "add_metrics(app)" in app
+    assert "ObservabilityFeature()" in (project / "src" / "my_service" / "app.py").read_text()
+    feature = (project / "src" / "my_service" / "observability" / "feature.py").read_text()
+    assert "telemetry_config(self._tracer_provider)" in feature
+    assert "add_metrics(app)" in feature
     assert "add_trace_ids" in (project / "src" / "my_service" / "core" / "logs.py").read_text()
     env_example = (project / ".env.example").read_text()
     assert "OTEL_EXPORTER_OTLP_ENDPOINT" in env_example

@@ -1,5 +1,5 @@
 """Dependencies shared by every domain, as `Annotated` aliases; each feature keeps its own
-(`CurrentUserDep` in `auth.dependencies`, `CacheDep` in `core.cache`)."""
+beside its code."""
 
 from typing import Annotated, cast
 
