@@ -1,9 +1,12 @@
-"""Prometheus metrics at GET /metrics: requests by method, route and status, their
-duration, and the requests in flight. Each app has a registry of its own (not the
-process-wide default), so apps built side by side, as in tests, count separately.
+"""Prometheus metrics at GET /metrics.
+
+Requests by method, route and status, their duration, and the requests in flight. Each app has a
+registry of its own (not the process-wide default), so apps built side by side, as in tests, count
+separately.
 
 /metrics needs no authentication: serve it on an internal network only (keep it off
-the public ingress, or turn it off with METRICS_ENABLED=false)."""
+the public ingress, or turn it off with METRICS_ENABLED=false).
+"""
 
 import time
 from typing import cast
@@ -80,7 +83,8 @@ def route_template(app: FastAPI, scope: Scope) -> str:
     """The path template of the route that serves `scope` (`/api/v1/items/{item_id}`).
 
     Matched here rather than read from `scope["route"]`: since FastAPI 0.137 that is
-    the route as declared in its router, without the prefixes of `include_router`."""
+    the route as declared in its router, without the prefixes of `include_router`.
+    """
     partial = None
     for route in iter_route_contexts(app.routes):
         match, _ = route.matches(scope)
