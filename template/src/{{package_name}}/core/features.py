@@ -36,7 +36,10 @@ class Feature:
         return {}
 
     def setup(self, app: FastAPI, settings: Settings) -> None:
-        """Check the settings and add middleware when the app is created (raise to refuse to start)."""
+        """Check the settings and add middleware when the app is created.
+
+        Raise to refuse to start.
+        """
 
     def lifespan(self, app: FastAPI, settings: Settings) -> AbstractAsyncContextManager[None]:
         """Open what the feature needs on `app.state` while the app runs.

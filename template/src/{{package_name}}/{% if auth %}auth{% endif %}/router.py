@@ -1,3 +1,5 @@
+"""Login, token refresh and logout routes, under `/auth`."""
+
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, status

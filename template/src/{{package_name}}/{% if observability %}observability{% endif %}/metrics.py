@@ -28,7 +28,10 @@ router = APIRouter(include_in_schema=False)
 
 
 class HttpMetrics:
+    """The HTTP metrics of one app, on its own registry."""
+
     def __init__(self, registry: CollectorRegistry) -> None:
+        """Register the request counter, duration histogram and in-flight gauge on `registry`."""
         self.registry = registry
         self.requests = Counter(
             "http_requests",
@@ -51,10 +54,12 @@ class MetricsMiddleware:
     """Plain ASGI middleware; the route is resolved after the app has answered."""
 
     def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+        """Wrap `app`, counting its HTTP requests in `metrics`."""
         self.app = app
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection; HTTP requests are counted and timed."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -105,5 +110,6 @@ def add_metrics(app: FastAPI) -> None:
 
 @router.get("/metrics")
 async def serve_metrics(request: Request) -> Response:
+    """The app's metrics in the Prometheus text format."""
     metrics = cast(HttpMetrics, request.app.state.metrics)
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
