@@ -1,5 +1,7 @@
-"""ASGI entry point for servers (`fastapi run`, uvicorn): the only module that builds
-the app when imported. Tests and tools call `create_app` instead."""
+"""ASGI entry point for servers (`fastapi run`, uvicorn).
+
+The only module that builds the app when imported. Tests and tools call `create_app` instead.
+"""
 
 from .app import create_app
 

@@ -1,5 +1,7 @@
-"""Dependencies shared by every domain, as `Annotated` aliases; each feature keeps its own
-beside its code."""
+"""Dependencies shared by every domain, as `Annotated` aliases.
+
+Each feature keeps its own beside its code.
+"""
 
 from typing import Annotated, cast
 

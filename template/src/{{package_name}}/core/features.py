@@ -7,7 +7,8 @@ its routers. The app factory lists the features; each hook has a default that do
 nothing, so a feature overrides only what it needs.
 
 A feature types `settings` with its own settings class (which `settings.Settings`
-combines): features never import the combined class, so it can import theirs."""
+combines): features never import the combined class, so it can import theirs.
+"""
 
 from __future__ import annotations
 
@@ -35,17 +36,23 @@ class Feature:
         return {}
 
     def setup(self, app: FastAPI, settings: Settings) -> None:
-        """Check the settings and add middleware when the app is created (raise to refuse
-        to start)."""
+        """Check the settings and add middleware when the app is created.
+
+        Raise to refuse to start.
+        """
 
     def lifespan(self, app: FastAPI, settings: Settings) -> AbstractAsyncContextManager[None]:
-        """Open what the feature needs while the app runs, on `app.state`, and close it
-        when the context exits."""
+        """Open what the feature needs on `app.state` while the app runs.
+
+        Close it when the context exits.
+        """
         return nullcontext()
 
     async def check_ready(self, app: FastAPI, settings: Settings) -> Readiness:
-        """Whether what the feature depends on answers: raise a `ServiceUnavailableError`
-        when the app cannot serve without it."""
+        """Whether what the feature depends on answers.
+
+        Raise a `ServiceUnavailableError` when the app cannot serve without it.
+        """
         return "ok"
 
 
@@ -56,8 +63,10 @@ def app_features(app: FastAPI) -> Sequence[Feature]:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Enter each feature's lifespan in order, and exit them in reverse order on shutdown;
-    if one fails to start, those already open are closed before the error goes on."""
+    """Enter each feature's lifespan in order, and exit them in reverse order on shutdown.
+
+    If one fails to start, those already open are closed before the error goes on.
+    """
     settings = cast("Settings", app.state.settings)
     async with AsyncExitStack() as stack:
         for feature in app_features(app):

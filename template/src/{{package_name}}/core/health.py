@@ -27,9 +27,10 @@ async def live() -> HealthStatus:
 
 @router.get("/ready", responses=problem_responses(503))
 async def ready(request: Request, settings: SettingsDep) -> HealthStatus:
-    """Ready for traffic when every feature's check passes, in order (the database
-    first); a 503 names what does not answer. Degraded when a feature can do without
-    what it misses."""
+    """Ready for traffic when every feature's check passes, in order (the database first).
+
+    A 503 names what does not answer. Degraded when a feature can do without what it misses.
+    """
     features = app_features(request.app)
     statuses = [await feature.check_ready(request.app, settings) for feature in features]
     return HealthStatus(status="degraded" if "degraded" in statuses else "ok")

@@ -1,5 +1,7 @@
-"""The settings every service has: the environment, HTTP, logging and the database. Each
-feature adds its own class; `settings.Settings` combines them."""
+"""The settings every service has: the environment, HTTP, logging and the database.
+
+Each feature adds its own class; `settings.Settings` combines them.
+"""
 
 from typing import Annotated, Literal, Self
 
@@ -14,12 +16,16 @@ SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
 class FeatureSettings(BaseSettings):
-    """Base of each feature's settings: its fields are environment variables of the same
-    name in upper case."""
+    """Base of each feature's settings.
+
+    Its fields are environment variables of the same name in upper case.
+    """
 
     def production_problems(self) -> list[str]:
-        """What keeps these settings from being used with `ENVIRONMENT=production`; a
-        feature adds its own to those of the classes after it."""
+        """What keeps these settings from being used with `ENVIRONMENT=production`.
+
+        A feature adds its own to those of the classes after it.
+        """
         return []
 
 

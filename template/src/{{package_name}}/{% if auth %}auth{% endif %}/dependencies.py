@@ -1,6 +1,8 @@
-"""Who is calling: `CurrentUserDep`, `SuperuserDep` and `OwnerScopeDep` (whose rows
-they may see), the client's address, and the auth machinery the app builds
-(`PasswordHasherDep`, `LoginRateLimiterDep`)."""
+"""Who is calling.
+
+`CurrentUserDep`, `SuperuserDep` and `OwnerScopeDep` (whose rows they may see), the client's
+address, and the auth machinery the app builds (`PasswordHasherDep`, `LoginRateLimiterDep`).
+"""
 
 from typing import Annotated, cast
 
@@ -31,8 +33,11 @@ def get_login_rate_limiter(request: Request) -> LoginRateLimiter:
 
 
 def client_address(request: Request) -> str:
-    """The client's address as the server resolved it. Never read `X-Forwarded-For`
-    here: uvicorn applies it, only from the proxies in `FORWARDED_ALLOW_IPS`."""
+    """The client's address as the server resolved it.
+
+    Never read `X-Forwarded-For` here: uvicorn applies it, only from the proxies in
+    `FORWARDED_ALLOW_IPS`.
+    """
     return request.client.host if request.client else "unknown"
 
 
@@ -45,8 +50,10 @@ async def get_current_user(
     session: SessionDep,
     settings: SettingsDep,
 ) -> User:
-    """The active user of the bearer access token: 401 without a valid one, 403 if the
-    account is deactivated."""
+    """The active user of the bearer access token.
+
+    401 without a valid one, 403 if the account is deactivated.
+    """
     if token is None:
         raise NotAuthenticatedError
     return await service.user_for_access_token(session, settings, token)
@@ -56,8 +63,10 @@ CurrentUserDep = Annotated[User, Depends(get_current_user)]
 
 
 async def get_owner_scope(user: CurrentUserDep) -> int | None:
-    """Whose resources the caller may see and change: their own (their id), or everyone's
-    (`None`, for a superuser)."""
+    """Whose resources the caller may see and change.
+
+    Their own (their id), or everyone's (`None`, for a superuser).
+    """
     return None if user.is_superuser else user.id
 
 

@@ -1,3 +1,5 @@
+"""Login, token refresh and logout routes, under `/auth`."""
+
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, status
@@ -31,8 +33,10 @@ async def login(
 
 @router.post("/refresh", responses=problem_responses(401, 413))
 async def refresh(data: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
-    """A new token pair for a refresh token, which is used up. Presenting a used one
-    again revokes every token of its login."""
+    """A new token pair for a refresh token, which is used up.
+
+    Presenting a used one again revokes every token of its login.
+    """
     return await service.refresh(session, settings, data.refresh_token)
 
 
@@ -40,6 +44,8 @@ async def refresh(data: RefreshRequest, session: SessionDep, settings: SettingsD
     "/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 413)
 )
 async def logout(data: RefreshRequest, session: SessionDep) -> None:
-    """Revoke the refresh token and every token rotated from the same login. Access
-    tokens already issued stay valid until they expire (minutes)."""
+    """Revoke the refresh token and every token rotated from the same login.
+
+    Access tokens already issued stay valid until they expire (minutes).
+    """
     await service.logout(session, data.refresh_token)

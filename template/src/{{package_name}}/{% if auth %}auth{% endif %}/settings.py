@@ -1,5 +1,7 @@
-"""Authentication's settings: the token signing key and lifetimes, the login rate limits
-and the password hashing parameters."""
+"""Authentication's settings.
+
+The token signing key and lifetimes, the login rate limits and the password hashing parameters.
+"""
 
 import limits
 from pydantic import Field, SecretStr, field_validator

@@ -1,5 +1,7 @@
-"""The observability feature of the app: a tracer provider of its own (server and SQL
-spans), and Prometheus metrics at /metrics."""
+"""The observability feature of the app.
+
+A tracer provider of its own (server and SQL spans), and Prometheus metrics at /metrics.
+"""
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -15,8 +17,11 @@ from .tracing import create_tracer_provider, start_tracing, stop_tracing, teleme
 
 
 class ObservabilityFeature(Feature):
-    """Tracing on `app.state.tracer_provider` (made with the app, exporting while the app
-    runs), and the metrics middleware and route unless `METRICS_ENABLED=false`."""
+    """Tracing on `app.state.tracer_provider`, and the metrics middleware and route.
+
+    The provider is made with the app and exports while the app runs; metrics are off with
+    `METRICS_ENABLED=false`.
+    """
 
     def __init__(self) -> None:
         """No provider until the app is created (`app_options`)."""
@@ -35,8 +40,10 @@ class ObservabilityFeature(Feature):
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI, settings: ObservabilitySettings) -> AsyncIterator[None]:
-        """Export spans and trace the engine's SQL while the app runs; send what is
-        buffered on shutdown."""
+        """Export spans and trace the engine's SQL while the app runs.
+
+        Send what is buffered on shutdown.
+        """
         start_tracing(app.state.tracer_provider, settings, app.state.engine)
         try:
             yield

@@ -1,9 +1,12 @@
-"""Prometheus metrics at GET /metrics: requests by method, route and status, their
-duration, and the requests in flight. Each app has a registry of its own (not the
-process-wide default), so apps built side by side, as in tests, count separately.
+"""Prometheus metrics at GET /metrics.
+
+Requests by method, route and status, their duration, and the requests in flight. Each app has a
+registry of its own (not the process-wide default), so apps built side by side, as in tests, count
+separately.
 
 /metrics needs no authentication: serve it on an internal network only (keep it off
-the public ingress, or turn it off with METRICS_ENABLED=false)."""
+the public ingress, or turn it off with METRICS_ENABLED=false).
+"""
 
 import time
 from typing import cast
@@ -25,7 +28,10 @@ router = APIRouter(include_in_schema=False)
 
 
 class HttpMetrics:
+    """The HTTP metrics of one app, on its own registry."""
+
     def __init__(self, registry: CollectorRegistry) -> None:
+        """Register the request counter, duration histogram and in-flight gauge on `registry`."""
         self.registry = registry
         self.requests = Counter(
             "http_requests",
@@ -48,10 +54,12 @@ class MetricsMiddleware:
     """Plain ASGI middleware; the route is resolved after the app has answered."""
 
     def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+        """Wrap `app`, counting its HTTP requests in `metrics`."""
         self.app = app
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection; HTTP requests are counted and timed."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -80,7 +88,8 @@ def route_template(app: FastAPI, scope: Scope) -> str:
     """The path template of the route that serves `scope` (`/api/v1/items/{item_id}`).
 
     Matched here rather than read from `scope["route"]`: since FastAPI 0.137 that is
-    the route as declared in its router, without the prefixes of `include_router`."""
+    the route as declared in its router, without the prefixes of `include_router`.
+    """
     partial = None
     for route in iter_route_contexts(app.routes):
         match, _ = route.matches(scope)
@@ -101,5 +110,6 @@ def add_metrics(app: FastAPI) -> None:
 
 @router.get("/metrics")
 async def serve_metrics(request: Request) -> Response:
+    """The app's metrics in the Prometheus text format."""
     metrics = cast(HttpMetrics, request.app.state.metrics)
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,5 +1,7 @@
-"""Background tasks on taskiq, carried by a Redis stream. The app sends tasks; workers,
-as many as needed on any machine, run them; one scheduler sends the periodic tasks:
+"""Background tasks on taskiq, carried by a Redis stream.
+
+The app sends tasks; workers, as many as needed on any machine, run them; one scheduler sends the
+periodic tasks:
 
     uv run taskiq worker <package>.worker:create_worker_broker --no-configure-logging
     uv run taskiq scheduler <package>.worker:create_scheduler --no-configure-logging
@@ -8,7 +10,8 @@ Delivery is at least once (a worker that dies mid-task leaves the task to anothe
 tasks must be idempotent. A task that raises is retried with exponential backoff.
 
 A service asks for a task with `send_after_commit(session, task, *args)`: it is sent once
-the transaction commits, through the broker of the session's factory."""
+the transaction commits, through the broker of the session's factory.
+"""
 
 from .broker import create_app_broker, create_broker
 from .dependencies import BrokerDep, get_broker, get_task_sessionmaker, get_task_settings

@@ -31,8 +31,11 @@ def create_broker(
 
 
 def create_app_broker(settings: WorkerSettings) -> AsyncBroker:
-    """The app's broker: it only sends, and gives up quickly (one retry, short timeouts)
-    so that a Redis outage does not hold requests."""
+    """The app's broker.
+
+    It only sends, and gives up quickly (one retry, short timeouts) so that a Redis outage does not
+    hold requests.
+    """
     return create_broker(
         settings,
         task_middlewares(settings),

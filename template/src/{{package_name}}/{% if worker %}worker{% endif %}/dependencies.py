@@ -1,5 +1,8 @@
-"""What tasks and routes ask for: the worker's settings and sessions (task dependencies,
-`TaskiqDepends(...)`), and the app's broker (a route dependency, `BrokerDep`)."""
+"""What tasks and routes ask for.
+
+The worker's settings and sessions (task dependencies, `TaskiqDepends(...)`), and the app's broker
+(a route dependency, `BrokerDep`).
+"""
 
 from typing import Annotated, cast
 
@@ -23,8 +26,10 @@ async def get_task_sessionmaker(
 
 
 async def get_broker(request: Request) -> AsyncBroker:
-    """The broker the app sends tasks with. Services need none: they call
-    `send_after_commit`, which finds it on their session."""
+    """The broker the app sends tasks with.
+
+    Services need none: they call `send_after_commit`, which finds it on their session.
+    """
     return cast(AsyncBroker, request.app.state.broker)
 
 

@@ -1,5 +1,7 @@
-"""The worker feature of the app: its broker, which the app's sessions send tasks
-through, and readiness that needs Redis."""
+"""The worker feature of the app.
+
+Its broker, which the app's sessions send tasks through, and readiness that needs Redis.
+"""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,13 +24,18 @@ class RedisUnavailableError(ServiceUnavailableError):
 
 
 class WorkerFeature(Feature):
-    """The app's broker at `app.state.broker`; the app's sessions send their tasks through
-    it (see `send_after_commit`)."""
+    """The app's broker at `app.state.broker`.
+
+    The app's sessions send their tasks through it (see `send_after_commit`).
+    """
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI, settings: WorkerSettings) -> AsyncIterator[None]:
-        """Make the broker, and shut it down with the app. The app only sends tasks, which
-        needs no `broker.startup()` (workers declare the stream's consumer group)."""
+        """Make the broker, and shut it down with the app.
+
+        The app only sends tasks, which needs no `broker.startup()` (workers declare the stream's
+        consumer group).
+        """
         app.state.broker = broker = create_app_broker(settings)
         send_tasks_with(app.state.sessionmaker, broker)
         try:
@@ -37,8 +44,10 @@ class WorkerFeature(Feature):
             await broker.shutdown()
 
     async def check_ready(self, app: FastAPI, settings: WorkerSettings) -> Readiness:
-        """`RedisUnavailableError` while Redis does not answer: without it tasks cannot be
-        sent, so this replica leaves the load balancer's rotation."""
+        """`RedisUnavailableError` while Redis does not answer.
+
+        Without it tasks cannot be sent, so this replica leaves the load balancer's rotation.
+        """
         if error := await redis_error(app.state.redis):
             msg = f"Redis check failed: {error}"
             raise RedisUnavailableError(msg)

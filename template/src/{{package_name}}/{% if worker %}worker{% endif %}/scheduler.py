@@ -19,8 +19,11 @@ class FixedSchedules(ScheduleSource):
 
 
 def create_scheduler() -> TaskiqScheduler:
-    """The entry point of `taskiq scheduler`: it sends each periodic task when due (to the
-    workers, through Redis). Run exactly one, or periodic tasks are sent several times."""
+    """The entry point of `taskiq scheduler`.
+
+    It sends each periodic task when due (to the workers, through Redis). Run exactly one, or
+    periodic tasks are sent several times.
+    """
     # Imported when called: the combined settings import this package's own.
     from ..core.logs import configure_logging  # noqa: PLC0415
     from ..items.tasks import SCHEDULES  # noqa: PLC0415 - registers the tasks too
