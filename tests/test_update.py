@@ -550,12 +550,15 @@ EDITED_ANSWERS = {"auth": "true", "database": "sqlite", **ALL_OPTIONS}
 
 EXPECTED_CONFLICTS = [
     str(SRC / "app.py"),
+    str(SRC / "core" / "database.py"),
+    str(SRC / "settings.py"),
     "migrations/env.py",
     "tests/conftest.py",
 ]
-"""Where the user's edits meet lines the release moved or rewrote: the imports next to
-theirs in app.py, env.py and conftest.py (database.py's addition merges cleanly; settings.py
-only changes an import away from the new field). Adapt when `LATEST` changes these files."""
+"""Where the user's edits meet lines the release moved or rewrote: app.py, settings.py and
+conftest.py are rewritten (features, composed settings, fixture plugins), the imports next to
+theirs in env.py change, and the end of database.py, where their helper went, changed too.
+Adapt when `LATEST` changes these files."""
 
 
 @pytest.fixture(scope="module")
@@ -657,14 +660,45 @@ def resolve(project: Path, path: Path, reapply: Callable[[str], str]) -> None:
     file.write_text(reapply("".join(take_new_side(file.read_text()))))
 
 
+ORDERS_FEATURE_FILE = '''"""Orders, as a feature of the app: its routes."""
+
+from ..core.features import Feature
+from .router import router
+
+
+class OrdersFeature(Feature):
+    """Orders: list them."""
+
+    routers = (router,)
+'''
+WORKER_PLUGIN = '    "tests.fixtures.worker",\n'
+ORDERS_PLUGIN = '    "tests.fixtures.orders",\n'
+ORDERS_FIXTURE_MODULE = (
+    '"""The orders fixture, a pytest plugin listed in tests/conftest.py."""\n\n'
+    "import pytest\n"
+    "from sqlalchemy.ext.asyncio import AsyncSession\n\n"
+    + "".join(ORDERS_CONFTEST_IMPORTS)
+    + ORDERS_FIXTURE
+)
+ORDERS_FEATURE_IMPORT = "from .orders.feature import OrdersFeature\n"
+ITEMS_FEATURE = "        ItemsFeature(),\n"
+ORDERS_FEATURE = "        OrdersFeature(),\n"
+SETTINGS_CONFIG_END = (
+    '        env_file=".env", extra="ignore", frozen=True, hide_input_in_errors=True\n    )\n'
+)
+"""The end of the new `Settings`' body, which the user's field follows."""
+
+
 def reapply_app(text: str) -> str:
-    """The orders router, wired into the new app factory."""
-    return insert_after(insert_import(text, ORDERS_APP_IMPORT), ITEMS_APP_ROUTER, ORDERS_APP_ROUTER)
+    """The orders feature (their router), in the new app's list of features."""
+    return insert_after(insert_import(text, ORDERS_FEATURE_IMPORT), ITEMS_FEATURE, ORDERS_FEATURE)
 
 
 def reapply_settings(text: str) -> str:
     """The orders setting, in the new `Settings`."""
-    return insert_after(text, SETTINGS_ANCHOR, ORDERS_SETTING)
+    if "from pydantic import Field\n" not in text:
+        text = text.replace("from pydantic_settings ", "from pydantic import Field\nfrom pydantic_settings ", 1)
+    return insert_after(text, SETTINGS_CONFIG_END, "\n" + ORDERS_SETTING)
 
 
 def reapply_env(text: str) -> str:
@@ -673,10 +707,9 @@ def reapply_env(text: str) -> str:
 
 
 def reapply_conftest(text: str) -> str:
-    """The orders fixture and its imports, in the new tests/conftest.py."""
-    for line in ORDERS_CONFTEST_IMPORTS:
-        text = insert_import(text, line)
-    return text if ORDERS_FIXTURE in text else text + ORDERS_FIXTURE
+    """The orders fixture's plugin, in the new tests/conftest.py's list (the fixture itself
+    goes to tests/fixtures/orders.py, see `follow_moved_imports`)."""
+    return insert_after(text, WORKER_PLUGIN, ORDERS_PLUGIN)
 
 
 def reapply_database(text: str) -> str:
@@ -699,6 +732,8 @@ def follow_moved_imports(project: Path) -> None:
     shape = moved_modules(LATEST)
     for path, content in orders_files(shape).items():
         (project / path).write_text(content)
+    (project / SRC / "orders" / "feature.py").write_text(ORDERS_FEATURE_FILE)
+    (project / "tests" / "fixtures" / "orders.py").write_text(ORDERS_FIXTURE_MODULE)
 
 
 @pytest.mark.slow
