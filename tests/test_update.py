@@ -281,7 +281,9 @@ def test_colliding_edit_of_a_moved_file_gets_conflict_markers(
     start, end = lines.index(CONFLICT_START + "\n"), lines.index(CONFLICT_END + "\n")
     conflict = "".join(lines[start:end])
     assert user_line in conflict, "the user's version must survive"
-    assert "from ..settings import Settings\n" in conflict, "the release's must be offered"
+    assert "from .settings import CoreSettings, DatabaseSettings\n" in conflict, (
+        "the release's must be offered"
+    )
     fresh = generate(releases, tmp_path / "fresh", LATEST)
     resolved = "".join(take_new_side(moved.read_text()))
     assert resolved == (fresh / SRC / "core" / "database.py").read_text()
@@ -506,6 +508,8 @@ def add_orders_domain(project: Path, shape: dict[str, str]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content)
     app = project / SRC / "app.py"
+    if ITEMS_FEATURE in app.read_text():
+        (project / SRC / "orders" / "feature.py").write_text(ORDERS_FEATURE_FILE)
     app.write_text(reapply_app(app.read_text()))
     env = project / "migrations" / "env.py"
     env.write_text(reapply_env(env.read_text()))
@@ -520,6 +524,8 @@ def add_orders_tests(project: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content)
     conftest = project / "tests" / "conftest.py"
+    if "pytest_plugins" in conftest.read_text():
+        (project / "tests" / "fixtures" / "orders.py").write_text(ORDERS_FIXTURE_MODULE)
     conftest.write_text(reapply_conftest(conftest.read_text()))
 
 
@@ -671,7 +677,7 @@ class OrdersFeature(Feature):
 
     routers = (router,)
 '''
-WORKER_PLUGIN = '    "tests.fixtures.worker",\n'
+APP_PLUGIN = '    "tests.fixtures.app",\n'
 ORDERS_PLUGIN = '    "tests.fixtures.orders",\n'
 ORDERS_FIXTURE_MODULE = (
     '"""The orders fixture, a pytest plugin listed in tests/conftest.py."""\n\n'
@@ -690,14 +696,21 @@ SETTINGS_CONFIG_END = (
 
 
 def reapply_app(text: str) -> str:
-    """The orders feature (their router), in the new app's list of features."""
-    return insert_after(insert_import(text, ORDERS_FEATURE_IMPORT), ITEMS_FEATURE, ORDERS_FEATURE)
+    """The orders router in the app: a feature in v1.0.0's list, an include before it."""
+    if ITEMS_FEATURE in text:
+        text = insert_import(text, ORDERS_FEATURE_IMPORT)
+        return insert_after(text, ITEMS_FEATURE, ORDERS_FEATURE)
+    text = insert_import(text, ORDERS_APP_IMPORT)
+    return insert_after(text, ITEMS_APP_ROUTER, ORDERS_APP_ROUTER)
 
 
 def reapply_settings(text: str) -> str:
-    """The orders setting, in the new `Settings`."""
+    """The orders setting in `Settings`: its own body in v1.0.0, after a field before it."""
+    if SETTINGS_ANCHOR in text:
+        return insert_after(text, SETTINGS_ANCHOR, ORDERS_SETTING)
     if "from pydantic import Field\n" not in text:
-        text = text.replace("from pydantic_settings ", "from pydantic import Field\nfrom pydantic_settings ", 1)
+        field_import = "from pydantic import Field\nfrom pydantic_settings "
+        text = text.replace("from pydantic_settings ", field_import, 1)
     return insert_after(text, SETTINGS_CONFIG_END, "\n" + ORDERS_SETTING)
 
 
@@ -707,9 +720,13 @@ def reapply_env(text: str) -> str:
 
 
 def reapply_conftest(text: str) -> str:
-    """The orders fixture's plugin, in the new tests/conftest.py's list (the fixture itself
-    goes to tests/fixtures/orders.py, see `follow_moved_imports`)."""
-    return insert_after(text, WORKER_PLUGIN, ORDERS_PLUGIN)
+    """The orders fixture: its plugin in v1.0.0's list (the module is
+    `ORDERS_FIXTURE_MODULE`), the fixture itself in conftest.py before."""
+    if "pytest_plugins" in text:
+        return insert_after(text, APP_PLUGIN, ORDERS_PLUGIN)
+    for line in ORDERS_CONFTEST_IMPORTS:
+        text = insert_import(text, line)
+    return text if ORDERS_FIXTURE in text else text + ORDERS_FIXTURE
 
 
 def reapply_database(text: str) -> str:
