@@ -17,10 +17,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -87,7 +89,7 @@ PostgreSQL is missing: there the whole matrix must run."""
 # ---------------------------------------------------------------------------
 
 
-def _missing(reason: str) -> None:
+def missing_prerequisite(reason: str) -> None:
     """Skip for a genuinely missing prerequisite, or fail where the full matrix is required."""
     if REQUIRE_FULL_MATRIX:
         pytest.fail(f"{reason} (TEMPLATE_TEST_REQUIRE_FULL_MATRIX is set)", pytrace=False)
@@ -113,7 +115,7 @@ def find_python(minor: str) -> str | None:
 
 def require_python(minor: str) -> None:
     if find_python(minor) is None:
-        _missing(
+        missing_prerequisite(
             f"no Python {minor} interpreter found (pyenv versions or PATH) and uv may not "
             f"download one: install Python {minor} to test python_version={minor}"
         )
@@ -147,7 +149,9 @@ def _postgres_error() -> str | None:
 
 def require_postgres() -> None:
     if shutil.which("psql") is None:
-        _missing("psql not found: install the PostgreSQL client to test database=postgresql")
+        missing_prerequisite(
+            "psql not found: install the PostgreSQL client to test database=postgresql"
+        )
     if error := _postgres_error():
         pytest.fail(
             f"PostgreSQL at {POSTGRES_URL} is not reachable ({error}). Start it, point "
@@ -198,6 +202,39 @@ def run(
             pytrace=False,
         )
     return result
+
+
+def wait_until_ready(
+    base_url: str,
+    process: subprocess.Popen[bytes],
+    output: Callable[[], str],
+    *,
+    name: str = "the server",
+    timeout: float = 30.0,
+) -> None:
+    """Wait until `base_url`/health/ready answers 200; fail with the server's `output()` if
+    `process` exits first or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(
+                f"{name} exited with {process.returncode} before it was ready:\n{output()}",
+                pytrace=False,
+            )
+        try:
+            response = httpx.get(f"{base_url}/health/ready", timeout=2)
+        except httpx.TransportError as exc:
+            last = repr(exc)
+        else:
+            if response.status_code == 200:
+                return
+            last = f"{response.status_code} {response.text}"
+        time.sleep(0.1)
+    pytest.fail(
+        f"{name}: /health/ready not 200 within {timeout:.0f} s (last: {last}):\n{output()}",
+        pytrace=False,
+    )
 
 
 def copier_cli(

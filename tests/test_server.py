@@ -6,14 +6,13 @@ import os
 import signal
 import socket
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
 import pytest
-from support import Project, ProjectCache, subprocess_env, tail
+from support import Project, ProjectCache, subprocess_env, tail, wait_until_ready
 
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
@@ -54,28 +53,7 @@ class Server:
         return tail(self.log.read_bytes())
 
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(
-                    f"the server exited with {self.process.returncode} before it was ready:\n"
-                    f"{self.output()}",
-                    pytrace=False,
-                )
-            try:
-                response = httpx.get(f"{self.base_url}/health/ready", timeout=2)
-            except httpx.TransportError as exc:
-                last = repr(exc)
-            else:
-                if response.status_code == 200:
-                    return
-                last = f"{response.status_code} {response.text}"
-            time.sleep(0.25)
-        pytest.fail(
-            f"/health/ready not 200 within {READY_TIMEOUT:.0f} s (last: {last}):\n{self.output()}",
-            pytrace=False,
-        )
+        wait_until_ready(self.base_url, self.process, self.output, timeout=READY_TIMEOUT)
 
     def stop(self) -> int | None:
         """SIGTERM the group; SIGKILL it if it has not stopped in time. The exit code,

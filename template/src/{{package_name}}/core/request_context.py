@@ -74,6 +74,7 @@ class RequestContextMiddleware:
                     "request",
                     method=scope["method"],
                     path=scope["path"],
+                    client=client[0] if (client := scope.get("client")) else None,
                     status=status,
                     duration_ms=round((time.perf_counter() - start) * 1000, 2),
                 )
