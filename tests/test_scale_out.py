@@ -81,7 +81,9 @@ def free_port() -> int:
 
 def dockerfile_command(project: Project, host: str, port: int) -> list[str]:
     """The image's `CMD`, listening on `host`:`port`, its executable from the project's venv."""
-    [cmd] = re.findall(r"^CMD (\[.*\])\s*$", (project.path / "Dockerfile").read_text(), re.MULTILINE)
+    [cmd] = re.findall(
+        r"^CMD (\[.*\])\s*$", (project.path / "Dockerfile").read_text(), re.MULTILINE
+    )
     command: list[str] = json.loads(cmd)
     for option, value in (("--host", host), ("--port", str(port))):
         assert option in command, f"the Dockerfile's CMD has no {option}: {command}"
@@ -415,7 +417,15 @@ def stored_ids(topology: Topology, ids: list[int]) -> set[int]:
     return {int(row) for row in rows.split()}
 
 
-def test_a_rolling_restart_loses_no_request(topology: Topology) -> None:
+def report(capsys: pytest.CaptureFixture[str], line: str) -> None:
+    """Print a figure of the topology's behaviour to the terminal, past pytest's capture."""
+    with capsys.disabled():
+        print(f"\n[scale-out] {line}")
+
+
+def test_a_rolling_restart_loses_no_request(
+    topology: Topology, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Each replica in turn leaves the balancer, pauses, gets SIGTERM, drains, exits 0, starts
     again and rejoins, under steady load: every request of the load answers 2xx."""
     haproxy = topology.haproxy
@@ -442,6 +452,11 @@ def test_a_rolling_restart_loses_no_request(topology: Topology) -> None:
 
     served_before = {name: int(row["stot"]) for name, row in haproxy.servers().items()}
     load, codes = asyncio.run(scenario())
+    report(
+        capsys,
+        f"rolling restart of {REPLICAS} replicas: {load.answered} requests answered "
+        f"({dict(load.statuses)}), {len(load.errors)} lost; exit codes {codes}",
+    )
 
     # uvicorn ends by SIGTERM once it has shut down (-15): on its own, not killed.
     assert set(codes) <= {0, -signal.SIGTERM}, f"exit codes {codes}\n{topology.output()}"
@@ -597,7 +612,7 @@ def test_the_worker_processes_items_created_through_any_replica(topology: Topolo
 
 
 def test_a_killed_replica_leaves_the_balancer_and_loses_no_acknowledged_write(
-    topology: Topology,
+    topology: Topology, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """SIGKILL one replica mid-load (writes only): the balancer marks it down within its
     checks, sends it nothing more, and every create that was answered 201 is stored. Only the
@@ -625,6 +640,14 @@ def test_a_killed_replica_leaves_the_balancer_and_loses_no_acknowledged_write(
         victim.process.wait()
         victim.start()
         victim.wait_ready()
+    stored = stored_ids(topology, load.created)
+    report(
+        capsys,
+        f"SIGKILL of {victim.name} mid-load: out of the balancer after {seconds_to_down:.2f} s "
+        f"(checks every {CHECK_INTERVAL_S} s, {FALL} to fail), {later - at_down} sessions "
+        f"sent to it after; {len(load.errors)} requests failed (in flight), "
+        f"{len(load.created)} creates acknowledged, {len(stored)} of them stored",
+    )
 
     # FALL checks CHECK_INTERVAL_S apart, plus the one under way when it died, plus slack
     # for a loaded machine.
@@ -632,4 +655,4 @@ def test_a_killed_replica_leaves_the_balancer_and_loses_no_acknowledged_write(
     assert later == at_down, "the balancer still sent sessions to the dead replica"
     assert len(load.errors) <= LOAD_CONCURRENCY, f"{load.errors}\n{topology.output()}"
     assert load.statuses[201] >= 50, load.statuses
-    assert stored_ids(topology, load.created) == set(load.created), "an acknowledged write is lost"
+    assert stored == set(load.created), "an acknowledged write is lost"
