@@ -399,6 +399,9 @@ def test_sqlite_project_has_no_postgres(default_project: Path) -> None:
     assert "asyncpg" not in dependencies
     assert not compose_postgres(default_project)
     assert not ci_postgres(default_project)
+    assert not (default_project / "deploy" / "postgres").exists()
+    compose = yaml.safe_load((default_project / "compose.yaml").read_text())
+    assert "MIGRATION_DATABASE_URL" not in compose["services"]["migrate"].get("environment", {})
 
 
 def test_postgresql_project_uses_asyncpg_and_a_postgres_service(
@@ -410,6 +413,28 @@ def test_postgresql_project_uses_asyncpg_and_a_postgres_service(
     assert "aiosqlite" not in dependencies
     assert compose_postgres(project), "compose.yaml has no postgres service"
     assert ci_postgres(project), "the CI workflow has no postgres service"
+
+
+def test_postgresql_compose_migrates_as_the_owner_and_serves_as_the_service_role(
+    template: Path, tmp_path: Path
+) -> None:
+    """`migrate` alone has the owner's URL; every service connects as the service's role; both
+    roles, with those passwords, come from the init script that `db` mounts."""
+    project = generate(template, tmp_path / "pg", {"database": "postgresql", "worker": "true"})
+    services = yaml.safe_load((project / "compose.yaml").read_text())["services"]
+    [mount] = [v for v in services["db"]["volumes"] if "/docker-entrypoint-initdb.d/" in v]
+    script = (project / mount.split(":")[0]).read_text()
+    roles = dict(re.findall(r"^CREATE ROLE (\w+) LOGIN PASSWORD '([^']*)';$", script, re.M))
+
+    owner = urlsplit(services["migrate"]["environment"]["MIGRATION_DATABASE_URL"])
+    assert (owner.username, owner.password) == ("my_service_owner", roles["my_service_owner"])
+    for name in ("migrate", "app", "worker", "scheduler"):
+        environment = services[name]["environment"]
+        service = urlsplit(environment["DATABASE_URL"])
+        assert (service.username, service.password) == ("my_service_app", roles["my_service_app"])
+        assert environment["ENVIRONMENT"] == "production", name
+        assert ("MIGRATION_DATABASE_URL" in environment) == (name == "migrate"), name
+    assert "OWNER TO my_service_owner" in script
 
 
 # ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@ Each feature adds its own class; `settings.Settings` combines them.
 
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -91,6 +91,11 @@ class DatabaseSettings(FeatureSettings):
     """The database the service stores its data in, and how it connects."""
 
     database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
+    """The service's connection; with `migration_database_url` set, a role that may read and
+    write rows but not change the schema."""
+    migration_database_url: SecretStr | None = None
+    """The connection migrations run with, as the schema's owner; unset or empty:
+    `DATABASE_URL`."""
     database_echo: bool = False
     database_pool_size: int = Field(default=10, ge=1)
     database_connect_timeout_seconds: float = Field(default=5.0, gt=0)
@@ -98,24 +103,40 @@ class DatabaseSettings(FeatureSettings):
     database_statement_timeout_seconds: float = Field(default=10.0, gt=0)
     """PostgreSQL cancels a statement that runs longer (SQLite: how long to wait for a lock)."""
 
-    @field_validator("database_url")
+    @field_validator("migration_database_url", mode="before")
     @classmethod
-    def _supported_database_url(cls, value: SecretStr) -> SecretStr:
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("database_url", "migration_database_url")
+    @classmethod
+    def _supported_database_url(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        if value is None:
+            return value
+        name = str(info.field_name).upper()
         try:
             url = make_url(value.get_secret_value())
         except (ArgumentError, ValueError):  # The parser's messages quote parts of the URL.
             msg = (
-                "DATABASE_URL is not a valid database URL "
+                f"{name} is not a valid database URL "
                 "(special characters in the password must be percent-encoded)"
             )
             raise ValueError(msg) from None
         if url.drivername not in SUPPORTED_DRIVERS:
             msg = (
-                f"DATABASE_URL uses driver {url.drivername!r}; "
+                f"{name} uses driver {url.drivername!r}; "
                 f"use one of the async drivers: {', '.join(SUPPORTED_DRIVERS)}"
             )
             raise ValueError(msg)
         return value
+
+    def for_migrations(self) -> Self:
+        """These settings, with the URL migrations connect with as `database_url`."""
+        if self.migration_database_url is None:
+            return self
+        return self.model_copy(update={"database_url": self.migration_database_url})
 
     def production_problems(self) -> list[str]:
         """The built-in database URL is for development only."""

@@ -11,11 +11,16 @@ tasks must be idempotent. A task that raises is retried with exponential backoff
 
 A service asks for a task with `send_after_commit(session, task, *args)`: it is sent once
 the transaction commits, through the broker of the session's factory.
+
+Redis down, a task that cannot be sent is logged (`task_not_sent`), not raised: the change
+that asked for it is stored, and a periodic task finds the work left undone in the database
+and sends it again (`items.resend_unprocessed_items`). So the app stays ready, degraded, and
+serves meanwhile.
 """
 
 from .broker import create_app_broker, create_broker
 from .dependencies import BrokerDep, get_broker, get_task_sessionmaker, get_task_settings
-from .feature import RedisUnavailableError, WorkerFeature
+from .feature import WorkerFeature
 from .middlewares import RetryWithBackoff, task_middlewares
 from .process import create_worker_broker
 from .scheduler import create_scheduler
@@ -25,7 +30,6 @@ from .settings import WorkerSettings
 __all__ = [
     "BrokerDep",
     "NoBrokerError",
-    "RedisUnavailableError",
     "RetryWithBackoff",
     "WorkerFeature",
     "WorkerSettings",

@@ -31,10 +31,10 @@ def create_broker(
 
 
 def create_app_broker(settings: WorkerSettings) -> AsyncBroker:
-    """The app's broker.
+    """The broker of the processes that only send: the app's, and the scheduler's.
 
-    It only sends, and gives up quickly (one retry, short timeouts) so that a Redis outage does not
-    hold requests.
+    It gives up quickly (one retry, short timeouts), so that a Redis outage does not hold requests,
+    and a Redis that hangs does not hold the scheduler's next sends.
     """
     return create_broker(
         settings,

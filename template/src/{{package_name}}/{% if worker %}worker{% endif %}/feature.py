@@ -1,6 +1,6 @@
 """The worker feature of the app.
 
-Its broker, which the app's sessions send tasks through, and readiness that needs Redis.
+Its broker, which the app's sessions send tasks through, and readiness that does without Redis.
 """
 
 from collections.abc import AsyncIterator
@@ -8,19 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from ..core.errors import ServiceUnavailableError
 from ..core.features import Feature, Readiness
 from ..core.redis_client import redis_error
 from .broker import create_app_broker
 from .sending import send_tasks_with
 from .settings import WorkerSettings
-
-
-class RedisUnavailableError(ServiceUnavailableError):
-    """Redis does not answer: tasks cannot be sent."""
-
-    code = "redis_unavailable"
-    title = "Redis unavailable"
 
 
 class WorkerFeature(Feature):
@@ -44,11 +36,12 @@ class WorkerFeature(Feature):
             await broker.shutdown()
 
     async def check_ready(self, app: FastAPI, settings: WorkerSettings) -> Readiness:
-        """`RedisUnavailableError` while Redis does not answer.
+        """Degraded while Redis does not answer; `ok` again as soon as it does.
 
-        Without it tasks cannot be sent, so this replica leaves the load balancer's rotation.
+        Requests still succeed: the change that asks for a task is stored, the task that cannot be
+        sent is logged (`task_not_sent`), and the scheduler's periodic resend sends it again once
+        Redis is back (its item is still unprocessed). So the replica stays in the load balancer's
+        rotation: a Redis outage reaches every replica at once, and taking them all out would turn
+        it into an outage of the API.
         """
-        if error := await redis_error(app.state.redis):
-            msg = f"Redis check failed: {error}"
-            raise RedisUnavailableError(msg)
-        return "ok"
+        return "degraded" if await redis_error(app.state.redis) else "ok"

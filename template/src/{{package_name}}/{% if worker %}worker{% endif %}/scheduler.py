@@ -2,8 +2,7 @@
 
 from taskiq import ScheduledTask, ScheduleSource, TaskiqScheduler
 
-from .broker import create_broker
-from .middlewares import task_middlewares
+from .broker import create_app_broker
 
 
 class FixedSchedules(ScheduleSource):
@@ -22,7 +21,8 @@ def create_scheduler() -> TaskiqScheduler:
     """The entry point of `taskiq scheduler`.
 
     It sends each periodic task when due (to the workers, through Redis). Run exactly one, or
-    periodic tasks are sent several times.
+    periodic tasks are sent several times. A send that fails (Redis down, or silent for
+    `REDIS_TIMEOUT_SECONDS`) is given up; the task is sent again at its next time.
     """
     # Imported when called: the combined settings import this package's own.
     from ..core.logs import configure_logging  # noqa: PLC0415
@@ -31,5 +31,4 @@ def create_scheduler() -> TaskiqScheduler:
 
     settings = Settings()
     configure_logging(settings)
-    broker = create_broker(settings, task_middlewares(settings))
-    return TaskiqScheduler(broker, sources=[FixedSchedules(SCHEDULES)])
+    return TaskiqScheduler(create_app_broker(settings), sources=[FixedSchedules(SCHEDULES)])
