@@ -62,7 +62,8 @@ DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 SECRET_NAME = re.compile(r"URL|SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIAL", re.IGNORECASE)
 """Environment variables that hold, or may hold, a secret."""
-SECRET_SETTING = re.compile(r"^\s+(\w+): SecretStr\b", re.MULTILINE)
+SECRET_SETTING = re.compile(r"^    ([a-z_]\w*): SecretStr(?: \| None)? =", re.MULTILINE)
+"""A settings class's field that holds a secret (its environment variable in upper case)."""
 IMAGE_USER = re.compile(r"^USER (\d+):(\d+)\s*$", re.MULTILINE)
 SHUTDOWN_MARGIN = 10
 """Seconds the grace period must leave after the server's graceful timeout, for the app's
