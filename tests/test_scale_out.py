@@ -88,8 +88,6 @@ def dockerfile_command(project: Project, host: str, port: int) -> list[str]:
     for option, value in (("--host", host), ("--port", str(port))):
         assert option in command, f"the Dockerfile's CMD has no {option}: {command}"
         command[command.index(option) + 1] = value
-    if "--workers" in command:  # TEMPORARY until the image runs one process per container
-        command[command.index("--workers") + 1] = "1"
     return [str(project.path / ".venv" / "bin" / command[0]), *command[1:]]
 
 
