@@ -348,6 +348,32 @@ def test_the_documented_production_server_is_the_image_command(manifests: Manife
             assert found[2:] == command, f"{document}: {shlex.join(found)} is not the CMD"
 
 
+def setting_default(manifests: Manifests, name: str) -> float:
+    """The default of the app's numeric setting `name` (a field in lower case), from its source."""
+    pattern = re.compile(rf"^    {name}: float = Field\(default=([0-9.]+)\b", re.MULTILINE)
+    found = {
+        float(match)
+        for path in (manifests.path / "src").rglob("*.py")
+        for match in pattern.findall(path.read_text())
+    }
+    assert len(found) == 1, f"{name}: defaults {found}"
+    return found.pop()
+
+
+def readiness_seconds(manifests: Manifests) -> float:
+    """The longest /health/ready takes with the default settings, when every check times out
+    but those that degrade: the database's, then Redis' in each check that asks it."""
+    checks = sum(
+        len(re.findall(r"await redis_error\(", path.read_text()))
+        for path in (manifests.path / "src").rglob("*.py")
+    )
+    assert (checks > 0) == (manifests.option("worker") or manifests.option("cache")), checks
+    database = setting_default(manifests, "health_timeout_seconds")
+    if not checks:
+        return database
+    return database + checks * setting_default(manifests, "redis_timeout_seconds")
+
+
 def test_the_api_probes_and_shutdown(manifests: Manifests) -> None:
     graceful = int(option_value(image_command(manifests), "--timeout-graceful-shutdown"))
     for overlay, objects in manifests.each():
@@ -358,8 +384,10 @@ def test_the_api_probes_and_shutdown(manifests: Manifests) -> None:
             ("readinessProbe", "/health/ready"),
         ]:
             assert container[probe]["httpGet"] == {"path": path, "port": "http"}, (overlay, probe)
-        # /health/ready waits up to HEALTH_TIMEOUT_SECONDS (2 s) for the database.
-        assert container["readinessProbe"]["timeoutSeconds"] > 2
+        # /health/ready waits up to HEALTH_TIMEOUT_SECONDS for the database, then up to
+        # REDIS_TIMEOUT_SECONDS for Redis in each check that asks it (degraded, still ready).
+        timeout = container["readinessProbe"]["timeoutSeconds"]
+        assert timeout > readiness_seconds(manifests), (overlay, timeout)
         pre_stop = container["lifecycle"]["preStop"]
         if "sleep" in pre_stop:
             pause = int(pre_stop["sleep"]["seconds"])
