@@ -348,6 +348,32 @@ def test_the_documented_production_server_is_the_image_command(manifests: Manife
             assert found[2:] == command, f"{document}: {shlex.join(found)} is not the CMD"
 
 
+def setting_default(manifests: Manifests, name: str) -> float:
+    """The default of the app's numeric setting `name` (a field in lower case), from its source."""
+    pattern = re.compile(rf"^    {name}: float = Field\(default=([0-9.]+)\b", re.MULTILINE)
+    found = {
+        float(match)
+        for path in (manifests.path / "src").rglob("*.py")
+        for match in pattern.findall(path.read_text())
+    }
+    assert len(found) == 1, f"{name}: defaults {found}"
+    return found.pop()
+
+
+def readiness_seconds(manifests: Manifests) -> float:
+    """The longest /health/ready takes with the default settings, when every check times out
+    but those that degrade: the database's, then Redis' in each check that asks it."""
+    checks = sum(
+        len(re.findall(r"await redis_error\(", path.read_text()))
+        for path in (manifests.path / "src").rglob("*.py")
+    )
+    assert (checks > 0) == (manifests.option("worker") or manifests.option("cache")), checks
+    database = setting_default(manifests, "health_timeout_seconds")
+    if not checks:
+        return database
+    return database + checks * setting_default(manifests, "redis_timeout_seconds")
+
+
 def test_the_api_probes_and_shutdown(manifests: Manifests) -> None:
     graceful = int(option_value(image_command(manifests), "--timeout-graceful-shutdown"))
     for overlay, objects in manifests.each():
@@ -358,8 +384,10 @@ def test_the_api_probes_and_shutdown(manifests: Manifests) -> None:
             ("readinessProbe", "/health/ready"),
         ]:
             assert container[probe]["httpGet"] == {"path": path, "port": "http"}, (overlay, probe)
-        # /health/ready waits up to HEALTH_TIMEOUT_SECONDS (2 s) for the database.
-        assert container["readinessProbe"]["timeoutSeconds"] > 2
+        # /health/ready waits up to HEALTH_TIMEOUT_SECONDS for the database, then up to
+        # REDIS_TIMEOUT_SECONDS for Redis in each check that asks it (degraded, still ready).
+        timeout = container["readinessProbe"]["timeoutSeconds"]
+        assert timeout > readiness_seconds(manifests), (overlay, timeout)
         pre_stop = container["lifecycle"]["preStop"]
         if "sleep" in pre_stop:
             pause = int(pre_stop["sleep"]["seconds"])
@@ -475,7 +503,8 @@ def test_no_secret_value_in_the_manifests(manifests: Manifests) -> None:
 
 
 def secret_references(objects: list[Object]) -> dict[str, dict[str, set[str]]]:
-    """Secret name -> key -> the containers that read it."""
+    """Secret name -> key -> the containers that read it (each as workload/container: the API's
+    and the workers' init containers have one name)."""
     found: dict[str, dict[str, set[str]]] = {}
     for where, container in all_containers(objects):
         for entry in container.get("env", []):
@@ -483,7 +512,7 @@ def secret_references(objects: list[Object]) -> dict[str, dict[str, set[str]]]:
                 readers = found.setdefault(reference["name"], {}).setdefault(
                     reference["key"], set()
                 )
-                readers.add(where.rsplit("/", 1)[1])
+                readers.add(where)
     return found
 
 
@@ -503,11 +532,41 @@ def test_the_secrets_are_the_settings_and_the_readme_creates_them(manifests: Man
     for overlay, objects in manifests.each():
         references = secret_references(objects)
         assert {name: set(keys) for name, keys in references.items()} == wanted, overlay
+        every = {where for where, _ in all_containers(objects)}
+        migrations = {where for where in every if where.endswith("/migrate")}
         for key, readers in references.get(slug, {}).items():
-            every = {c["name"] for _, pod in pod_templates(objects) for c in containers(pod)}
             assert readers == every, f"{overlay}: {key} only for {sorted(readers)}"
         for key, readers in references.get(f"{slug}-migration", {}).items():
-            assert readers == {"migrate"}, f"{overlay}: {key} read by {sorted(readers)}"
+            assert readers == migrations, f"{overlay}: {key} read by {sorted(readers)}"
+
+
+SETTING_FIELD = re.compile(r"^    ([a-z_][a-z0-9_]*): [^=\n]+=", re.MULTILINE)
+"""A field of a class body, with its default: in a module that defines settings classes, a setting
+(its environment variable in upper case)."""
+SERVER_VARIABLES = {"FORWARDED_ALLOW_IPS"}
+"""Variables the server (uvicorn) reads, not the app's settings."""
+
+
+def setting_variables(manifests: Manifests) -> set[str]:
+    """The environment variables the app's settings read: the fields of the modules that define a
+    settings class."""
+    names = set()
+    for path in (manifests.path / "src").rglob("*.py"):
+        text = path.read_text()
+        if re.search(r"^class \w+Settings\(", text, re.MULTILINE):
+            names |= {name.upper() for name in SETTING_FIELD.findall(text)}
+    assert {"DATABASE_URL", "LOG_LEVEL", "DOCS_ENABLED"} <= names, sorted(names)
+    return names
+
+
+def test_every_variable_is_one_the_app_reads(manifests: Manifests) -> None:
+    """A misspelt variable would be ignored, the setting left at its default, silently."""
+    known = setting_variables(manifests) | SERVER_VARIABLES
+    for overlay, objects in manifests.each():
+        data = named(objects, "ConfigMap", config_name(objects))["data"]
+        assert set(data) <= known, f"{overlay}: ConfigMap {sorted(set(data) - known)}"
+        for where, container in all_containers(objects):
+            assert env_names(container) <= known, f"{overlay}: {where}: {env_names(container)}"
 
 
 def test_forwarded_allow_ips_is_a_network_list(manifests: Manifests) -> None:
@@ -639,6 +698,23 @@ def test_replicas_autoscaling_and_disruptions(manifests: Manifests) -> None:
         assert 1 <= budget["spec"]["maxUnavailable"] <= max(1, least - 1), budget["spec"]
 
 
+def public_paths(manifests: Manifests) -> list[str]:
+    """What the app serves to the public, from its source: the API's prefix, and the docs."""
+    app = (manifests.path / "src" / manifests.package / "app.py").read_text()
+    [prefix] = re.findall(r'^API_PREFIX = "(/[^"]+)"$', app, re.MULTILINE)
+    docs = re.findall(r'\b(?:openapi|docs|redoc)_url="(/[^"]+)"', app)
+    assert len(docs) == 3, docs
+    return [f"{prefix}/items", *docs]
+
+
+def routes(path: Object, request_path: str) -> bool:
+    """Whether an Ingress path sends `request_path` to its backend (Prefix: by whole elements)."""
+    if path["pathType"] == "Exact":
+        return bool(path["path"] == request_path)
+    prefix = str(path["path"]).rstrip("/")
+    return request_path == prefix or request_path.startswith(prefix + "/")
+
+
 def test_only_the_ingress_controller_reaches_the_api(manifests: Manifests) -> None:
     slug = manifests.slug
     for overlay, objects in manifests.each():
@@ -674,6 +750,10 @@ def test_only_the_ingress_controller_reaches_the_api(manifests: Manifests) -> No
         assert selects({"matchLabels": service["spec"]["selector"]}, api_labels)
         [rule] = ingress["spec"]["rules"]
         assert rule["host"].startswith(slug)
+        for public in public_paths(manifests):
+            assert any(routes(path, public) for path in rule["http"]["paths"]), (
+                f"{overlay}: the ingress does not route {public}"
+            )
         for path in rule["http"]["paths"]:
             assert path["backend"] == {"service": {"name": f"{slug}-api", "port": {"name": "http"}}}
             for private in ("/health/live", "/health/ready", "/metrics"):
