@@ -41,6 +41,7 @@ from support import (
     POSTGRES_URL,
     Project,
     ProjectCache,
+    free_port,
     missing_prerequisite,
     psql,
     require_postgres,
@@ -73,12 +74,6 @@ CACHE_GUARD_S = STATEMENT_TIMEOUT_S + 1
 plus one second)."""
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def dockerfile_command(project: Project, host: str, port: int) -> list[str]:
     """The image's `CMD`, listening on `host`:`port`, its executable from the project's venv."""
     [cmd] = re.findall(
@@ -99,15 +94,15 @@ def compose_command(project: Project, service: str) -> list[str]:
 
 
 class Process:
-    """A long-running command of the project, in a process group of its own (as a container's
-    processes are), its output in `log`."""
+    """A long-running command run in `cwd`, in a process group of its own (as a container's
+    processes are), its output in `log_dir`/`name`.log."""
 
     def __init__(
-        self, name: str, command: list[str], project: Project, env: Mapping[str, str], log_dir: Path
+        self, name: str, command: list[str], cwd: Path, env: Mapping[str, str], log_dir: Path
     ) -> None:
         self.name = name
         self.command = command
-        self.project = project
+        self.cwd = cwd
         self.env = env
         self.log = log_dir / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -116,7 +111,7 @@ class Process:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 self.command,
-                cwd=self.project.path,
+                cwd=self.cwd,
                 env=subprocess_env(self.env),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -152,7 +147,7 @@ class Replica(Process):
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         command = dockerfile_command(project, "127.0.0.1", self.port)
-        super().__init__(f"r{index}", command, project, env, log_dir)
+        super().__init__(f"r{index}", command, project.path, env, log_dir)
 
     def wait_ready(self) -> None:
         assert self.process is not None
@@ -215,19 +210,8 @@ backend {self.BACKEND}
 {servers}
 """
         )
-        haproxy = shutil.which("haproxy") or "haproxy"
-        self.name, self.log, self.process = "haproxy", log_dir / "haproxy.log", None
-        self.command = [haproxy, "-db", "-f", str(config)]
-
-    def start(self) -> None:  # not a project command: no project directory or environment
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        command = [shutil.which("haproxy") or "haproxy", "-db", "-f", str(config)]
+        super().__init__("haproxy", command, log_dir, {}, log_dir)
 
     def ask(self, command: str) -> str:
         """Send one runtime-API command; its answer."""
@@ -333,7 +317,7 @@ def topology(
         # As a deployment does: migrate once, then start the replicas.
         project.run(".venv/bin/alembic", "upgrade", "head", env=env)
         replicas = [Replica(index, project, env, log_dir) for index in range(1, REPLICAS + 1)]
-        worker = Process("worker", compose_command(project, "worker"), project, env, log_dir)
+        worker = Process("worker", compose_command(project, "worker"), project.path, env, log_dir)
         haproxy = HAProxy(replicas, log_dir)
         for process in [*replicas, worker, haproxy]:
             process.start()

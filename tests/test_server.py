@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import uuid
 from collections.abc import Iterator, Mapping
@@ -12,16 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import Project, ProjectCache, subprocess_env, tail, wait_until_ready
+from support import Project, ProjectCache, free_port, subprocess_env, tail, wait_until_ready
 
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # As the README's quick start has it (`cp .env.example .env`): without ENVIRONMENT (or an
