@@ -98,6 +98,11 @@ class DatabaseSettings(FeatureSettings):
     `DATABASE_URL`."""
     database_echo: bool = False
     database_pool_size: int = Field(default=10, ge=1)
+    """Connections a process keeps open (PostgreSQL)."""
+    database_max_overflow: int = Field(default=0, ge=0)
+    """Connections a process may open beyond `database_pool_size` under load, closed once
+    returned. A process opens at most `database_pool_size` + `database_max_overflow`: size the
+    database's `max_connections` with that (README: "Scaling out")."""
     database_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     """Also the longest wait for a free connection from the pool."""
     database_statement_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -37,6 +37,11 @@ class AuthSettings(FeatureSettings):
     rehashed with new values at its user's next login."""
     password_hash_memory_kib: int = Field(default=65_536, ge=8)
     password_hash_parallelism: int = Field(default=4, ge=1)
+    password_hash_concurrency: int = Field(default=2, ge=1)
+    """Password hashes (logins, sign-ups, password changes) one process computes at once; the
+    others wait their turn. Each holds `password_hash_memory_kib` while it runs: size the
+    container's memory limit for this many (deploy/kubernetes/base/api.yaml), and keep it near
+    the CPUs the process may use, since hashes are CPU-bound and finish no sooner all at once."""
 
     @field_validator(
         "login_rate_limit", "login_rate_limit_per_address", "login_rate_limit_per_account"

@@ -1,11 +1,14 @@
 """Password hashing with Argon2 (pwdlib), parameters from the settings.
 
-Argon2 takes tens of milliseconds of CPU by design: it runs in a worker thread (argon2
-releases the GIL), not on the event loop, a few at a time.
+Argon2 takes tens of milliseconds of CPU and `PASSWORD_HASH_MEMORY_KIB` (64 MiB by default) by
+design. It runs on threads of the hasher's own (argon2 releases the GIL), never on the event
+loop, and `PASSWORD_HASH_CONCURRENCY` at a time: a burst of logins waits in line instead of
+holding 64 MiB each, and a login whose client has gone is dropped from the line, not hashed.
 """
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import TypeVar
 
@@ -14,28 +17,33 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 
 from ..settings import Settings
 
-MAX_CONCURRENT_HASHES = 4
-"""Hashes a process computes at once; more wait their turn. Each holds
-`PASSWORD_HASH_MEMORY_KIB` (64 MiB by default) while it runs, and the default thread pool
-would run as many as the machine has CPUs, plus four: 20 on a 16-CPU node, 1.3 GiB, past a
-container's memory limit (deploy/kubernetes/base/api.yaml), for a burst of logins that one
-client address may send. CPU-bound, they would finish no sooner all at once."""
-
 _T = TypeVar("_T")
 
 
 class PasswordHasher:
-    """Hashes and verifies passwords. Built once per app (see `app.create_app`)."""
+    """Hashes and verifies passwords. Built once per app (see `auth.feature`).
+
+    Its threads stop with `close`, or once it is garbage-collected.
+    """
 
     def __init__(self, settings: Settings) -> None:
-        """Hash with the Argon2 costs of `settings`."""
+        """Hash with the Argon2 costs of `settings`, `password_hash_concurrency` at a time."""
         hasher = Argon2Hasher(
             time_cost=settings.password_hash_time_cost,
             memory_cost=settings.password_hash_memory_kib,
             parallelism=settings.password_hash_parallelism,
         )
         self._hash = PasswordHash((hasher,))
-        self._slots = asyncio.Semaphore(MAX_CONCURRENT_HASHES)
+        # Not the loop's default pool (a thread per CPU and four more): with a semaphore in
+        # front of it, a request cancelled mid-hash would free its slot while its thread kept
+        # hashing, so a client that disconnects at once could run any number of hashes.
+        self._threads = ThreadPoolExecutor(
+            max_workers=settings.password_hash_concurrency, thread_name_prefix="argon2"
+        )
+
+    def close(self) -> None:
+        """Stop the threads once the hashes running finish; drop the ones waiting."""
+        self._threads.shutdown(wait=False, cancel_futures=True)
 
     async def hash(self, password: str) -> str:
         """The hash of `password` to store, salted and with the current parameters."""
@@ -56,8 +64,7 @@ class PasswordHasher:
         await self._in_thread(self._verify_dummy, password)
 
     async def _in_thread(self, function: Callable[..., _T], *args: str) -> _T:
-        async with self._slots:
-            return await asyncio.to_thread(function, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._threads, function, *args)
 
     def _verify_dummy(self, password: str) -> None:
         self._hash.verify(password, self._dummy_hash)

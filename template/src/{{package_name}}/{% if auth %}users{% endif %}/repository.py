@@ -1,10 +1,9 @@
 """Queries for users, and nothing else: no business rules, no HTTP."""
 
-from collections.abc import Sequence
-
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..core.pagination import PageRequest, Slice, fetch_page
 from .models import User
 
 
@@ -24,15 +23,9 @@ async def get_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(User.email == email.lower()))
 
 
-async def list_page(session: AsyncSession, *, limit: int, offset: int) -> Sequence[User]:
-    """At most `limit` users in id order, after the first `offset`."""
-    query = select(User).order_by(User.id).limit(limit).offset(offset)
-    return (await session.scalars(query)).all()
-
-
-async def count(session: AsyncSession) -> int:
-    """How many users there are."""
-    return await session.scalar(select(func.count()).select_from(User)) or 0
+async def list_page(session: AsyncSession, request: PageRequest) -> Slice[User]:
+    """The page of users that `request` asks for, in id order."""
+    return await fetch_page(session, select(User), key=User.id, request=request)
 
 
 async def get_locked(session: AsyncSession, user_id: int) -> User | None:

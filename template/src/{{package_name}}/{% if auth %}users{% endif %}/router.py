@@ -77,10 +77,11 @@ async def list_users(
 ) -> UserPage:
     """List every account, a page at a time, in the order they were created (superusers only).
 
-    `limit` and `offset` select the page; `total` counts every account.
+    `limit` and `offset`, or `after` (the previous page's `next_after`), select the page;
+    `total` counts every account.
     """
-    users, total = await service.list_users(session, limit=page.limit, offset=page.offset)
-    return UserPage.of([UserRead.model_validate(user) for user in users], total, page)
+    found = await service.list_users(session, page)
+    return UserPage.of([UserRead.model_validate(user) for user in found.rows], found, page)
 
 
 @router.get("/{user_id:int}", responses=_AUTHENTICATED | problem_responses(404))

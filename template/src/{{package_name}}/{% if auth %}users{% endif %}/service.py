@@ -4,7 +4,6 @@ Takes a session and typed arguments, raises domain errors; knows nothing of HTTP
 flushes: the caller owns the transaction.
 """
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..auth import service as auth_service
 from ..auth.errors import InvalidCurrentPasswordError
+from ..core.pagination import PageRequest, Slice
 from . import repository
 from .errors import EmailTakenError, UserNotFoundError
 from .models import User
@@ -51,12 +51,9 @@ async def get_user(session: AsyncSession, user_id: int, *, for_update: bool = Fa
     return user
 
 
-async def list_users(
-    session: AsyncSession, *, limit: int, offset: int
-) -> tuple[Sequence[User], int]:
-    """One page of users in id order, and the total number of users."""
-    page = await repository.list_page(session, limit=limit, offset=offset)
-    return page, await repository.count(session)
+async def list_users(session: AsyncSession, request: PageRequest) -> Slice[User]:
+    """The page of users that `request` asks for, in id order."""
+    return await repository.list_page(session, request)
 
 
 async def update_me(
