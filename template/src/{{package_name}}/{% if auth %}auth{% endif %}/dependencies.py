@@ -22,12 +22,12 @@ TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 
-def get_password_hasher(request: Request) -> PasswordHasher:
+async def get_password_hasher(request: Request) -> PasswordHasher:
     """The app's password hasher; tests override this."""
     return cast(PasswordHasher, request.app.state.password_hasher)
 
 
-def get_login_rate_limiter(request: Request) -> LoginRateLimiter:
+async def get_login_rate_limiter(request: Request) -> LoginRateLimiter:
     """The app's limiter, made by the lifespan; tests override this."""
     return cast(LoginRateLimiter, request.app.state.login_rate_limiter)
 
