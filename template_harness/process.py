@@ -33,8 +33,13 @@ STRIPPED_ENV = (
     "UV_LOCKED",
     "UV_NO_SYNC",
     "DATABASE_URL",
+    "PYTHONDONTWRITEBYTECODE",
 )
-"""Variables from the caller's shell that would leak into a generated project's tools."""
+"""Variables from the caller's shell that would leak into a generated project's tools.
+
+PYTHONDONTWRITEBYTECODE among them (set on some machines and CI images): without cached
+bytecode every process a generated project's tests start (alembic, the served app) compiles
+its 600 modules again, about 4 s each on a small machine."""
 
 
 def _pyenv_root() -> Path | None:
