@@ -93,17 +93,20 @@ class Server:
             self._log = None
 
     def command(self) -> str:
-        """The command line, its port shown as <port>."""
+        """The command line, its port shown as PORT."""
         cmd = list(self.cmd)
         if "--port" in cmd:
-            cmd[cmd.index("--port") + 1] = "<port>"
+            cmd[cmd.index("--port") + 1] = "PORT"
         return shlex.join(cmd)
 
     def workers(self) -> list[int]:
-        """The uvicorn worker processes (multiprocessing spawn children)."""
+        """The uvicorn worker processes: its multiprocessing spawn children, or uvicorn itself
+        when it runs in one process (no --workers, or --workers 1)."""
         if self.proc is None:
             return []
-        return [pid for pid in descendants(self.proc.pid) if "spawn_main" in cmdline(pid)]
+        below = descendants(self.proc.pid)
+        spawned = [pid for pid in below if "spawn_main" in cmdline(pid)]
+        return spawned or [pid for pid in below if "uvicorn" in cmdline(pid)]
 
 
 def descendants(root: int) -> list[int]:
