@@ -271,9 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     wrk = ensure_wrk()
     config = LoadConfig(args.duration, args.warmup, args.rounds, args.connections, args.threads)
     scaling_sizes = SCALING_SIZES[:2] if args.quick else SCALING_SIZES
-    scaling_config = LoadConfig(
-        1.0 if args.quick else 3.0, 0.0 if args.quick else 1.0, 1, SCALING_CONNECTIONS, 1
-    )
+    scaling_config = LoadConfig(1.0 if args.quick else 3.0, 1.0, 1, SCALING_CONNECTIONS, 1)
     results: dict[str, Any] = {
         "machine": machine_info(postgres, wrk, args.template),
         "config": {

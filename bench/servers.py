@@ -93,8 +93,9 @@ class Server:
             self._log = None
 
     def command(self) -> str:
-        """The command line, its port shown as PORT."""
+        """The command line, its port shown as PORT and its program relative to the project."""
         cmd = list(self.cmd)
+        cmd[0] = cmd[0].removeprefix(f"{self.cwd}/")
         if "--port" in cmd:
             cmd[cmd.index("--port") + 1] = "PORT"
         return shlex.join(cmd)
