@@ -42,6 +42,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 AUTH = os.environ.get("FLOOR_AUTH", "") == "1"
+if AUTH:
+    import jwt  # PyJWT, in the projects with auth only
 MAX_INT32 = 2**31 - 1
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -143,8 +145,6 @@ def _user_id(subject: object) -> int | None:
 
 async def _caller(request: Request, connection: asyncpg.Connection) -> tuple[int, bool]:
     """(user id, is superuser) of the bearer token's active user; a 401/403 Problem otherwise."""
-    import jwt  # only in projects with auth
-
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if not token or scheme.lower() != "bearer":
         raise Problem(
