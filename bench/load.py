@@ -12,7 +12,7 @@ import signal
 import statistics
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from template_harness.process import tail
 from template_harness.template import ROOT
 
 from common import BENCH, BenchError, background_cpu, log, run, subprocess_env
-from project import Postgres
+from project import Postgres, seed_items
 from servers import Server, cpu_accounting
 
 LUA = BENCH / "lua"
@@ -31,7 +31,7 @@ ENDPOINTS = ("list", "get", "create")
 
 
 ENDPOINT_LABELS = {
-    "list": "GET /api/v1/items?limit=20",
+    "list": "GET /api/v1/items?limit=20&offset=0",
     "get": "GET /api/v1/items/{id}",
     "create": "POST /api/v1/items",
 }
@@ -123,13 +123,15 @@ def load_test(
     postgres: Postgres,
     database: str,
     ids: tuple[int, int],
+    token: str | None,
 ) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """Rounds x endpoints x servers, the servers' order alternating each round; each
-    measured run preceded by an unrecorded warm-up run of the same load."""
+    measured run preceded by an unrecorded warm-up run of the same load. With `token`
+    (auth on) every request carries it as its bearer token."""
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {
         s: {e: [] for e in ENDPOINTS} for s in servers
     }
-    id_env = {"BENCH_MIN_ID": str(ids[0]), "BENCH_MAX_ID": str(ids[1])}
+    id_env = {"BENCH_MIN_ID": str(ids[0]), "BENCH_MAX_ID": str(ids[1]), "BENCH_TOKEN": token or ""}
     for round_index in range(config.rounds):
         order = list(servers) if round_index % 2 == 0 else list(reversed(servers))
         for endpoint in ENDPOINTS:
@@ -162,6 +164,102 @@ def load_test(
                 if endpoint == "create":
                     reset_items(postgres, database, ids[1])
     return runs
+
+
+def _answer(port: int, path: str, authorization: str | None) -> tuple[int, Any]:
+    headers = {"Authorization": authorization} if authorization else {}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"null")
+    finally:
+        conn.close()
+
+
+def check_same_answers(
+    servers: Mapping[str, Server], ids: tuple[int, int], token: str | None
+) -> int:
+    """Ask app and floor the same questions (pages by offset and by key, with and without a
+    total, past the end, an item, a missing one; with auth on also no and a forged token) and
+    refuse to go on unless the answers are equal: the same status, the same JSON for a 2xx,
+    the same problem `code` otherwise. The number of questions."""
+    low, high = ids
+    middle = (low + high) // 2
+    bearer = f"Bearer {token}" if token else None
+    questions = [
+        ("/api/v1/items", bearer),
+        ("/api/v1/items?limit=20&offset=0", bearer),
+        (f"/api/v1/items?limit=7&offset=3&after={middle}", bearer),
+        (f"/api/v1/items?limit=5&after={middle}&total=false", bearer),
+        (f"/api/v1/items?after={high - 2}", bearer),
+        ("/api/v1/items?offset=100000000", bearer),
+        (f"/api/v1/items?after={high}&total=false", bearer),
+        (f"/api/v1/items/{middle}", bearer),
+        ("/api/v1/items/2000000000", bearer),
+        ("/api/v1/items?limit=0", bearer),
+    ]
+    if token:
+        questions += [("/api/v1/items", None), ("/api/v1/items/1", f"Bearer {token[:-4]}AAAA")]
+    for path, authorization in questions:
+        app, floor = (_answer(s.port, path, authorization) for s in servers.values())
+        same = app[0] == floor[0] and (
+            app[1] == floor[1] if app[0] < 300 else app[1].get("code") == floor[1].get("code")
+        )
+        if not same:
+            raise BenchError(f"app and floor answer {path} differently:\n{app}\n{floor}")
+    return len(questions)
+
+
+SCALING_CONNECTIONS = 4
+SCALING_SIZES = (10_000, 100_000, 1_000_000)
+
+
+def keyset_scaling(
+    wrk: str,
+    server: Server,
+    postgres: Postgres,
+    database: str,
+    sizes: Sequence[int],
+    config: LoadConfig,
+    token: str | None,
+    owner_id: int | None,
+) -> list[dict[str, Any]]:
+    """List latency as the table grows to each of `sizes` rows (seeded with SQL, then
+    analyzed): the first page by offset with its total (the default parameters) against a
+    page by key deep in the table (`after` the row at 90 %) without one, each a short wrk
+    run of SCALING_CONNECTIONS connections after a warm-up."""
+    rows: list[dict[str, Any]] = []
+    count = int(postgres.scalar("SELECT count(*) FROM items", database))
+    for size in sizes:
+        if size > count:
+            seed_items(postgres, database, count + 1, size, owner_id)
+            count = size
+        after = int(
+            postgres.scalar(
+                f"SELECT id FROM items ORDER BY id OFFSET {size * 9 // 10} LIMIT 1", database
+            )
+        )
+        row: dict[str, Any] = {"rows": size, "after": after}
+        for kind, path in (
+            ("offset_total", "/api/v1/items?limit=20&offset=0"),
+            ("keyset", f"/api/v1/items?limit=20&after={after}&total=false"),
+        ):
+            env = {"BENCH_PATH": path, "BENCH_TOKEN": token or ""}
+            if config.warmup > 0:
+                wrk_run(wrk, server, "list", config.warmup, config, env)
+            result = wrk_run(wrk, server, "list", config.duration, config, env)
+            row[kind] = {
+                "path": path,
+                **{k: result[k] for k in ("rps", "p50_ms", "p99_ms", "requests", "error_count")},
+            }
+            log(
+                f"scaling {size:>9,} rows {kind:12} {result['rps']:8.1f} req/s  "
+                f"p50 {result['p50_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms"
+                + (f"  ERRORS {result['errors']}" if result["error_count"] else "")
+            )
+        rows.append(row)
+    return rows
 
 
 def summarize_load(runs: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, Any]:
@@ -248,14 +346,15 @@ def cache_comparison(
 
 
 def profile_list(
-    wrk: str, server: Server, config: LoadConfig, seconds: int, folded: Path
+    wrk: str, server: Server, config: LoadConfig, seconds: int, folded: Path, token: str | None
 ) -> dict[str, Any]:
-    """py-spy on one app worker while wrk loads the list endpoint; raw (folded) stacks."""
+    """py-spy on one app worker while wrk loads the list endpoint (with `token` as the bearer
+    token, if given); raw (folded) stacks."""
     workers = server.workers()
     if not workers:
         raise BenchError("no app worker process found to profile")
     pid = workers[0]
-    env = {"BENCH_LUA_DIR": str(LUA), "BENCH_TAG": "profile"}
+    env = {"BENCH_LUA_DIR": str(LUA), "BENCH_TAG": "profile", "BENCH_TOKEN": token or ""}
     load = subprocess.Popen(
         [
             wrk,

@@ -21,7 +21,7 @@ from template_harness import template as harness_template
 from template_harness.process import tail
 from template_harness.template import ROOT
 
-from common import BENCH, BenchError, log, run, timed
+from common import BENCH, BenchError, first_match, log, run, timed
 
 PACKAGE = "bench_service"
 
@@ -87,22 +87,42 @@ def make_project(template: Path, dst: Path, answers: Mapping[str, str]) -> None:
     run(["uv", "sync"], dst, timeout=900)
 
 
-def migrate_and_seed(project: Path, postgres: Postgres, database: str) -> tuple[int, int]:
-    """Migrate `database` (made empty) with the project's Alembic, insert SEED_ITEMS items
-    with SQL and analyze the table; return the lowest and highest item id."""
-    database_url = postgres.sqlalchemy_url(database)
+SUPERUSER_EMAIL = "bench@example.com"
+
+
+def migrate(project: Path, database_url: str) -> None:
+    """Migrate the (empty) database with the project's Alembic."""
     run(["uv", "run", "alembic", "upgrade", "head"], project, {"DATABASE_URL": database_url})
+
+
+def create_superuser(project: Path, env: Mapping[str, str], password: str) -> int:
+    """A superuser made with the project's own command (auth on); their id."""
+    result = run(
+        ["uv", "run", "python", "-m", f"{PACKAGE}.users.create_superuser"]
+        + ["--email", SUPERUSER_EMAIL],
+        project,
+        {**env, "SUPERUSER_PASSWORD": password},
+    )
+    return int(first_match(r"\(id (\d+)\)", result.stdout, "0"))
+
+
+def seed_items(
+    postgres: Postgres, database: str, first: int, last: int, owner_id: int | None
+) -> tuple[int, int]:
+    """Insert items number `first`..`last` with SQL (owned by `owner_id` when auth is on) and
+    analyze the table; return the table's lowest and highest item id."""
+    owner = ("owner_id, ", f"{owner_id}, ") if owner_id is not None else ("", "")
     postgres.psql(
-        "INSERT INTO items (name, description) SELECT 'item-' || g, "
-        "'Seeded item ' || g || ' ' || md5(g::text) FROM generate_series(1, "
-        f"{SEED_ITEMS}) AS g",
+        f"INSERT INTO items ({owner[0]}name, description) SELECT {owner[1]}'item-' || g, "
+        "'Seeded item ' || g || ' ' || md5(g::text) "
+        f"FROM generate_series({first}, {last}) AS g",
         database,
     )
     postgres.psql("VACUUM (ANALYZE) items", database)
     low, high = map(
         int, postgres.scalar("SELECT min(id) || ' ' || max(id) FROM items", database).split()
     )
-    log(f"database {database}: {SEED_ITEMS} items seeded (ids {low}..{high})")
+    log(f"database {database}: items {first}..{last} seeded (ids {low}..{high})")
     return low, high
 
 

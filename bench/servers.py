@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
+import shlex
 import signal
 import statistics
 import subprocess
 import time
+import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,11 +92,22 @@ class Server:
             self._log.close()
             self._log = None
 
+    def command(self) -> str:
+        """The command line, its port shown as PORT and its program relative to the project."""
+        cmd = list(self.cmd)
+        cmd[0] = cmd[0].removeprefix(f"{self.cwd}/")
+        if "--port" in cmd:
+            cmd[cmd.index("--port") + 1] = "PORT"
+        return shlex.join(cmd)
+
     def workers(self) -> list[int]:
-        """The uvicorn worker processes (multiprocessing spawn children)."""
+        """The uvicorn worker processes: its multiprocessing spawn children, or uvicorn itself
+        when it runs in one process (no --workers, or --workers 1)."""
         if self.proc is None:
             return []
-        return [pid for pid in descendants(self.proc.pid) if "spawn_main" in cmdline(pid)]
+        below = descendants(self.proc.pid)
+        spawned = [pid for pid in below if "spawn_main" in cmdline(pid)]
+        return spawned or [pid for pid in below if "uvicorn" in cmdline(pid)]
 
 
 def descendants(root: int) -> list[int]:
@@ -195,40 +209,52 @@ APP_EXTRA_ENV: dict[str, str] = {}
 """--app-env KEY=VALUE: extra settings for the app (e.g. DATABASE_POOL_SIZE=16)."""
 
 
-def app_server(project: Path, database_url: str, port: int, workers: int, log_path: Path) -> Server:
-    """The generated service as its README runs it in production."""
+def image_command(project: Path) -> list[str]:
+    """The generated Dockerfile's last `CMD [...]` (exec form): the production command."""
+    lines = (project / "Dockerfile").read_text().splitlines()
+    cmd = next((ln for ln in reversed(lines) if ln.startswith("CMD [")), None)
+    if cmd is None:
+        raise BenchError(f"no exec-form CMD in {project / 'Dockerfile'}")
+    return list(json.loads(cmd.removeprefix("CMD ")))
+
+
+def app_server(
+    project: Path, env: Mapping[str, str], port: int, workers: int | None, log_path: Path
+) -> Server:
+    """The generated service as its Docker image runs it (`uv run` + the image's CMD, on
+    127.0.0.1 and `port`), plus `--workers` unless `workers` is None (one process, as the
+    image), with `env` (DATABASE_URL...) and the production settings."""
+    cmd = image_command(project)
+    for option, value in (("--host", "127.0.0.1"), ("--port", str(port))):
+        if option in cmd:
+            cmd[cmd.index(option) + 1] = value
+        else:
+            cmd += [option, value]
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
     return Server(
         name="app",
-        cmd=[
-            "uv",
-            "run",
-            "fastapi",
-            "run",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
+        cmd=["uv", "run", *cmd],
         cwd=project,
-        env={
-            "DATABASE_URL": database_url,
-            "ENVIRONMENT": "production",
-            "LOG_JSON": "true",
-            **APP_EXTRA_ENV,
-        },
+        env={"ENVIRONMENT": "production", "LOG_JSON": "true", **env, **APP_EXTRA_ENV},
         port=port,
         log_path=log_path,
     )
 
 
-def floor_server(project: Path, dsn: str, port: int, workers: int, log_path: Path) -> Server:
-    """bench/floor_app.py, with the generated project's interpreter and libraries."""
+def floor_server(
+    project: Path, env: Mapping[str, str], port: int, workers: int, log_path: Path
+) -> Server:
+    """bench/floor_app.py, with the generated project's interpreter and libraries plus orjson
+    (`uv run --with orjson`: an overlay, the project's environment stays as it is)."""
     return Server(
         name="floor",
         cmd=[
-            str(project / ".venv" / "bin" / "python"),
+            "uv",
+            "run",
+            "--with",
+            "orjson",
+            "python",
             "-m",
             "uvicorn",
             "floor_app:app",
@@ -245,10 +271,31 @@ def floor_server(project: Path, dsn: str, port: int, workers: int, log_path: Pat
             "warning",
         ],
         cwd=project,
-        env={"FLOOR_DSN": dsn, "PYTHONPATH": str(BENCH)},
+        env={"PYTHONPATH": str(BENCH), **env},
         port=port,
         log_path=log_path,
     )
+
+
+def access_token(server: Server, email: str, password: str) -> str:
+    """Log in as the generated README shows (`POST /api/v1/auth/token`, the OAuth2 password
+    form); the access token."""
+    body = urllib.parse.urlencode({"username": email, "password": password})
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.request(
+            "POST",
+            "/api/v1/auth/token",
+            body,
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        response = conn.getresponse()
+        data = response.read()
+    finally:
+        conn.close()
+    if response.status != 200:
+        raise BenchError(f"login: {response.status} {data[:500]!r}")
+    return str(json.loads(data)["access_token"])
 
 
 def start_servers(
@@ -271,19 +318,24 @@ def start_servers(
 
 
 def cold_start(
-    project: Path, database_url: str, log_path: Path, runs: int, command: str
+    project: Path, env: Mapping[str, str], log_path: Path, runs: int, command: str
 ) -> dict[str, Any]:
-    """Spawn -> first 200 from /health/ready, one worker, `runs` times."""
+    """Spawn -> first 200 from /health/ready of the image's command (one process), `runs`
+    times: with `uv run` (`command` "uv") or the environment's own uvicorn ("venv", as the
+    image runs it)."""
     times = []
     for _ in range(runs):
-        port = free_port()
-        server = app_server(project, database_url, port, 1, log_path)
-        if command == "venv":  # the Dockerfile's way: the environment's fastapi, no uv
-            server.cmd = [str(project / ".venv" / "bin" / "fastapi"), *server.cmd[3:]]
+        server = app_server(project, env, free_port(), None, log_path)
+        if command == "venv":  # the Dockerfile's way: the environment's bin first, no uv
+            server.cmd = [str(project / ".venv" / "bin" / server.cmd[2]), *server.cmd[3:]]
         try:
             spawned = server.start()
             ready = server.wait_ready(timeout=60)
             times.append(ready - spawned)
         finally:
             server.stop()
-    return {"runs_s": [round(t, 3) for t in times], "median_s": statistics.median(times)}
+    return {
+        "command": server.command(),
+        "runs_s": [round(t, 3) for t in times],
+        "median_s": statistics.median(times),
+    }

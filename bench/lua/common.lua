@@ -1,6 +1,17 @@
 -- Shared by the benchmark's wrk scripts (loaded with dofile; bench/run.py sets
 -- BENCH_LUA_DIR). done() prints one machine-readable line that bench/run.py parses:
--- exact latency percentiles from wrk's own histogram, in microseconds.
+-- exact latency percentiles from wrk's own histogram, in microseconds. with_auth() adds the
+-- bearer token of BENCH_TOKEN (set in auth mode) to a request's headers.
+
+local token = os.getenv("BENCH_TOKEN") or ""
+
+function with_auth(headers)
+   headers = headers or {}
+   if token ~= "" then
+      headers["Authorization"] = "Bearer " .. token
+   end
+   return headers
+end
 
 function done(summary, latency, requests)
    local e = summary.errors

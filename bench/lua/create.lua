@@ -12,7 +12,7 @@ function setup(thread)
 end
 
 local counter = 0
-local headers = { ["Content-Type"] = "application/json" }
+local headers = with_auth({ ["Content-Type"] = "application/json" })
 
 function init(args)
    math.randomseed(os.time() * 1000 + (thread_id or 0))

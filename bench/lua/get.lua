@@ -4,6 +4,7 @@ dofile((os.getenv("BENCH_LUA_DIR") or "bench/lua") .. "/common.lua")
 local min_id = tonumber(os.getenv("BENCH_MIN_ID") or "1")
 local max_id = tonumber(os.getenv("BENCH_MAX_ID") or "10000")
 local counter = 0
+local headers = with_auth()
 
 function setup(thread)
    counter = counter + 1
@@ -15,5 +16,5 @@ function init(args)
 end
 
 function request()
-   return wrk.format("GET", "/api/v1/items/" .. math.random(min_id, max_id))
+   return wrk.format("GET", "/api/v1/items/" .. math.random(min_id, max_id), headers)
 end

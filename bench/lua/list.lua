@@ -1,8 +1,9 @@
--- GET /api/v1/items?limit=20&offset=0: the first page, the same request every time.
+-- GET /api/v1/items?limit=20&offset=0 (or the path in BENCH_PATH): the same request every time.
 dofile((os.getenv("BENCH_LUA_DIR") or "bench/lua") .. "/common.lua")
 
-local path = "/api/v1/items?limit=20&offset=0"
+local path = os.getenv("BENCH_PATH") or "/api/v1/items?limit=20&offset=0"
+local headers = with_auth()
 
 function request()
-   return wrk.format("GET", path)
+   return wrk.format("GET", path, headers)
 end
