@@ -101,7 +101,8 @@ def test_pytest(project: Project) -> None:
     if project.database == "postgresql":
         env["DATABASE_URL"] = POSTGRES_URL
         before = _databases(project)
-    result = project.uv_run("pytest", "-q", "-p", "no:cacheprovider", env=env)
+    # In parallel, as the project's CI runs it: each process migrates a database of its own.
+    result = project.uv_run("pytest", "-q", "-p", "no:cacheprovider", "-n", "2", env=env)
     passed = re.search(r"(\d+) passed", result.stdout)
     assert passed, f"no test passed:\n{result.stdout}"
     assert int(passed[1]) > 0, result.stdout
