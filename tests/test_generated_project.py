@@ -101,8 +101,12 @@ def test_pytest(project: Project) -> None:
     if project.database == "postgresql":
         env["DATABASE_URL"] = POSTGRES_URL
         before = _databases(project)
-    # In parallel, as the project's CI runs it: each process migrates a database of its own.
-    result = project.uv_run("pytest", "-q", "-p", "no:cacheprovider", "-n", "2", env=env)
+    # With the CI's depth of property-based tests; on PostgreSQL in parallel too, as the
+    # project's CI runs it (each process migrates a database of its own). SQLite projects run
+    # one process, the default: on two CPUs, xdist's start-up costs more than it saves.
+    env["CI"] = "true"
+    parallel = ["-n", "2"] if project.database == "postgresql" else []
+    result = project.uv_run("pytest", "-q", "-p", "no:cacheprovider", *parallel, env=env)
     passed = re.search(r"(\d+) passed", result.stdout)
     assert passed, f"no test passed:\n{result.stdout}"
     assert int(passed[1]) > 0, result.stdout
