@@ -8,7 +8,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from ..settings import Settings
-from .database import SessionDep
+from .database import SessionDep, SessionmakerDep
 
 
 async def get_settings(request: Request) -> Settings:
@@ -18,4 +18,4 @@ async def get_settings(request: Request) -> Settings:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
-__all__ = ["SessionDep", "SettingsDep", "get_settings"]
+__all__ = ["SessionDep", "SessionmakerDep", "SettingsDep", "get_settings"]

@@ -23,9 +23,10 @@ async def get_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(User.email == email.lower()))
 
 
-async def list_page(session: AsyncSession, request: PageRequest) -> Slice[User]:
-    """The page of users that `request` asks for, in id order."""
-    return await fetch_page(session, select(User), key=User.id, request=request)
+async def list_page(session: AsyncSession, request: PageRequest) -> Slice:
+    """The page of users that `request` asks for, in id order, as rows."""
+    users = User.__table__
+    return await fetch_page(session, select(users), key=users.c.id, request=request)
 
 
 async def get_locked(session: AsyncSession, user_id: int) -> User | None:

@@ -81,7 +81,7 @@ async def list_users(
     `total` counts every account.
     """
     found = await service.list_users(session, page)
-    return UserPage.of([UserRead.model_validate(user) for user in found.rows], found, page)
+    return UserPage.of([UserRead.model_validate(row) for row in found.rows], found, page)
 
 
 @router.get("/{user_id:int}", responses=_AUTHENTICATED | problem_responses(404))

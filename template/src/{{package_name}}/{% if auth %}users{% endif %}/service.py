@@ -51,7 +51,7 @@ async def get_user(session: AsyncSession, user_id: int, *, for_update: bool = Fa
     return user
 
 
-async def list_users(session: AsyncSession, request: PageRequest) -> Slice[User]:
+async def list_users(session: AsyncSession, request: PageRequest) -> Slice:
     """The page of users that `request` asks for, in id order."""
     return await repository.list_page(session, request)
 
