@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, status
 
-from ..core.dependencies import SessionDep, SettingsDep
+from ..core.dependencies import SessionDep, SessionmakerDep, SettingsDep
 from ..core.problems import problem_responses
 from ..users.models import EMAIL_MAX_LENGTH
 from . import service
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/auth", tags=["auth"], responses=problem_responses(42
 async def login(
     form: Annotated[LoginForm, Form()],
     request: Request,
-    session: SessionDep,
+    sessionmaker: SessionmakerDep,
     settings: SettingsDep,
     hasher: PasswordHasherDep,
     limiter: LoginRateLimiterDep,
@@ -26,7 +26,7 @@ async def login(
     """OAuth2 password flow: the email as `username`, and the password, as a form."""
     email, address = form.username[:EMAIL_MAX_LENGTH], client_address(request)
     await limiter.hit(email=email, address=address)
-    pair = await service.login(session, settings, hasher, form.username, form.password)
+    pair = await service.login(sessionmaker, settings, hasher, form.username, form.password)
     await limiter.succeeded(email=email, address=address)
     return pair
 

@@ -1,14 +1,15 @@
 """Authentication use cases: log in, refresh, log out, and sign a user out everywhere.
 
 Also who an access token belongs to. Knows nothing of HTTP; only flushes (the caller owns
-the transaction).
+the transaction), but for `login`, which runs its own.
 """
 
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ..core.database import transaction
 from ..settings import Settings
 from ..users import repository as users_repository
 from ..users.models import EMAIL_MAX_LENGTH, User, new_security_stamp
@@ -26,20 +27,54 @@ from .models import RefreshToken
 from .schemas import TokenPair
 
 
-async def authenticate(
-    session: AsyncSession, hasher: PasswordHasher, email: str, password: str
-) -> User:
-    """The active user with this email and password.
+async def login(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    hasher: PasswordHasher,
+    email: str,
+    password: str,
+) -> TokenPair:
+    """A token pair for the active user with this email and password.
 
-    Takes as long for an unknown email as for a wrong password, and upgrades the stored hash
-    when its parameters are not the current ones.
+    Unlike the other use cases, it runs its own transactions, and none while the password is
+    checked: Argon2 takes tens of milliseconds, during which a transaction would hold one of
+    the pool's few connections (and on SQLite the write lock), so that a burst of logins would
+    stall every other request. One transaction reads the account; the second, once the
+    password is right, finds it unchanged meanwhile (no new password, no deactivation),
+    stores the hash again if its parameters changed, and issues the tokens.
     """
     if len(password) > PASSWORD_MAX_LENGTH:
         raise InvalidCredentialsError
+    async with transaction(sessionmaker, read_only=True) as session:
+        user = await _account(session, email)
+    new_hash = await _check_password(hasher, user, password)
+    async with transaction(sessionmaker) as session:
+        current = await users_repository.get_locked(session, user.id)
+        stamp = user.security_stamp
+        if current is None or current.security_stamp != stamp or not current.is_active:
+            # Changed while the password was being checked: a new password, a deactivation.
+            raise InvalidCredentialsError
+        if new_hash is not None:
+            current.hashed_password = new_hash
+        return await issue_tokens(session, settings, current)
+
+
+async def _account(session: AsyncSession, email: str) -> User | None:
     email = email.lower()
     # No stored email is longer or holds a NUL (which PostgreSQL refuses in a query).
-    storable = len(email) <= EMAIL_MAX_LENGTH and "\x00" not in email
-    user = await users_repository.get_by_email(session, email) if storable else None
+    if len(email) > EMAIL_MAX_LENGTH or "\x00" in email:
+        return None
+    return await users_repository.get_by_email(session, email)
+
+
+async def _check_password(
+    hasher: PasswordHasher, user: User | None, password: str
+) -> str | None:
+    """The hash to store instead of `user`'s (`None` to keep it), if the password is theirs.
+
+    Takes as long for an unknown email as for a wrong password. Says whether the account is
+    active only to whoever knows its password.
+    """
     if user is None:
         await hasher.verify_dummy(password)
         raise InvalidCredentialsError
@@ -48,23 +83,7 @@ async def authenticate(
         raise InvalidCredentialsError
     if not user.is_active:
         raise InactiveUserError
-    if new_hash is not None:
-        user.hashed_password = new_hash
-        await session.flush()
-    return user
-
-
-async def login(
-    session: AsyncSession, settings: Settings, hasher: PasswordHasher, email: str, password: str
-) -> TokenPair:
-    """A token pair for the active user with this email and password."""
-    user = await authenticate(session, hasher, email, password)
-    stamp = user.security_stamp
-    current = await users_repository.get_locked(session, user.id)
-    if current is None or current.security_stamp != stamp or not current.is_active:
-        # Changed while the password was being checked: a new password, a deactivation.
-        raise InvalidCredentialsError
-    return await issue_tokens(session, settings, current)
+    return new_hash
 
 
 async def issue_tokens(
