@@ -2,16 +2,19 @@
 
 import asyncio
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 
+from .process_support import start
+
 ALEMBIC_INI = Path(__file__).parent.parent / "alembic.ini"
 COMMAND_TIMEOUT = 120.0
 """Seconds for an `alembic` command to import the app and migrate (a loaded machine is slow)."""
+_ALEMBIC = 'import runpy; runpy.run_module("alembic", run_name="__main__", alter_sys=True)'
+"""`python -m alembic`."""
 
 
 def alembic_config(connection: Connection) -> Config:
@@ -26,7 +29,8 @@ async def run_alembic(
 ) -> str:
     """Run `alembic <arguments>` in a process of its own; what it wrote to stderr (its log).
 
-    The process has the test's environment changed by `environment` (`None`: unset), and runs in
+    As `python -m alembic` runs it, forked from the tests' fork server (`process_support`). The
+    process has the test's environment changed by `environment` (`None`: unset), and runs in
     `directory`, where there is no `.env`. Fails the test if the command fails.
     """
     env = dict(os.environ)
@@ -35,17 +39,8 @@ async def run_alembic(
             env.pop(name, None)
         else:
             env[name] = value
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "alembic",
-        "-c",
-        str(ALEMBIC_INI),
-        *arguments,
-        cwd=directory,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    process = await start(
+        _ALEMBIC, "-c", str(ALEMBIC_INI), *arguments, environment=env, directory=directory
     )
     try:
         _, stderr = await asyncio.wait_for(process.communicate(), COMMAND_TIMEOUT)
