@@ -47,6 +47,10 @@ async def login(
         raise InvalidCredentialsError
     async with transaction(sessionmaker, read_only=True) as session:
         user = await _account(session, email)
+    if user is None:
+        # As long as a wrong password takes.
+        await hasher.verify_dummy(password)
+        raise InvalidCredentialsError
     new_hash = await _check_password(hasher, user, password)
     async with transaction(sessionmaker) as session:
         current = await users_repository.get_locked(session, user.id)
@@ -67,17 +71,11 @@ async def _account(session: AsyncSession, email: str) -> User | None:
     return await users_repository.get_by_email(session, email)
 
 
-async def _check_password(
-    hasher: PasswordHasher, user: User | None, password: str
-) -> str | None:
+async def _check_password(hasher: PasswordHasher, user: User, password: str) -> str | None:
     """The hash to store instead of `user`'s (`None` to keep it), if the password is theirs.
 
-    Takes as long for an unknown email as for a wrong password. Says whether the account is
-    active only to whoever knows its password.
+    Says whether the account is active only to whoever knows its password.
     """
-    if user is None:
-        await hasher.verify_dummy(password)
-        raise InvalidCredentialsError
     valid, new_hash = await hasher.verify_and_update(password, user.hashed_password)
     if not valid:
         raise InvalidCredentialsError
